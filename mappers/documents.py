@@ -1,0 +1,122 @@
+"""The passport documents that mappers produce and stores keep.
+
+Plain dataclasses: cheap to build by the thousand, easy to turn into JSON (``to_dict``), and
+free of any store or HTTP knowledge. Every document is keyed by ``(source, resource type, uuid)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RECORD_TYPES = ("condition", "medication", "test", "visit", "vital", "other")
+
+#: Record statuses. ``superseded`` and ``entered-in-error`` keep the record visible as *not valid*.
+STATUS_FINAL = "final"
+STATUS_AMENDED = "amended"
+STATUS_PRELIMINARY = "preliminary"
+STATUS_ENTERED_IN_ERROR = "entered-in-error"
+STATUS_SUPERSEDED = "superseded"
+INVALID_STATUSES = frozenset({STATUS_ENTERED_IN_ERROR, STATUS_SUPERSEDED})
+
+
+@dataclass(slots=True)
+class PatientDoc:
+    """One hospital's view of a person; the store links it to one passport patient."""
+
+    source: str
+    uuid: str
+    national_id: str | None
+    name: str | None = None
+    given: list[str] = field(default_factory=list)
+    family: str | None = None
+    gender: str | None = None
+    birth_date: str | None = None
+    deceased: bool | str | None = None
+    identifiers: list[dict[str, Any]] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+    version: str | None = None
+    last_updated: str | None = None
+    content_hash: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    patient_id: str | None = None  # the passport patient this links to, set by the engine
+
+    resource_type = "Patient"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class RecordDoc:
+    """One clinical record (an observation or an encounter) as the passport shows it."""
+
+    source: str
+    resource_type: str
+    uuid: str
+    patient_uuid: str | None
+    type: str
+    name: str
+    value: str | None = None
+    unit: str | None = None
+    effective: str | None = None
+    status: str = STATUS_FINAL
+    hospital: str | None = None
+    doctor: str | None = None
+    facility: str | None = None
+    encounter_uuid: str | None = None
+    members: list[str] = field(default_factory=list)
+    codes: list[dict[str, str]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+    last_updated: str | None = None
+    content_hash: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    patient_id: str | None = None  # set by the engine once the patient is matched
+    superseded_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class DoctorDoc:
+    """A provider (fhir2 Practitioner backed by a provider row, not a bare user)."""
+
+    source: str
+    uuid: str
+    name: str | None
+    identifier: str | None = None
+    version: str | None = None
+    content_hash: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    resource_type = "Practitioner"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class LocationDoc:
+    """A facility or ward; ``part_of`` builds the hierarchy catchment walks."""
+
+    source: str
+    uuid: str
+    name: str | None
+    part_of: str | None = None
+    tags: list[str] = field(default_factory=list)
+    address: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+    content_hash: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    resource_type = "Location"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Document = PatientDoc | RecordDoc | DoctorDoc | LocationDoc

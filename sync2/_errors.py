@@ -1,0 +1,58 @@
+"""One error tree for the whole engine.
+
+The branch says what the engine does next, so callers catch by intent, not by library::
+
+    Sync2Error
+    ├── ConfigError              stop: the configuration (or a source's setup) is wrong
+    ├── TransientSourceError     retry later (tenacity, then the failed-events queue)
+    │   └── SourceUnavailable    the circuit breaker is open for this source
+    ├── SourceAuthError          stop this source: 401/403, credentials are wrong
+    ├── BadRecordError           park this one record in the failed-events queue, carry on
+    │   ├── BadFeedError         a feed page or entry cannot be understood
+    │   └── BadResponseError     a response that is not what FHIR promised (not JSON, too big)
+    └── StoreError               the passport store failed; the batch and its cursor roll back
+
+Messages name the URL or record id, never patient data.
+"""
+
+from __future__ import annotations
+
+
+class Sync2Error(Exception):
+    """Root of every error sync2 raises on purpose."""
+
+
+class ConfigError(Sync2Error):
+    """The configuration is invalid; nothing sensible can run until a human fixes it."""
+
+
+class TransientSourceError(Sync2Error):
+    """A source failed in a way that may pass (5xx, 429, timeout, connection reset)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SourceUnavailable(TransientSourceError):
+    """The source's circuit breaker is open: calls are refused without touching the network."""
+
+
+class SourceAuthError(Sync2Error):
+    """The source refused our credentials (401) or our rights (403)."""
+
+
+class BadRecordError(Sync2Error):
+    """One record cannot be used; it goes to the failed-events queue and the rest goes on."""
+
+
+class BadFeedError(BadRecordError):
+    """A feed page or entry is malformed."""
+
+
+class BadResponseError(BadRecordError):
+    """A response body is not what was asked for (not JSON, wrong type, oversized)."""
+
+
+class StoreError(Sync2Error):
+    """The passport store could not complete an operation."""

@@ -1,0 +1,206 @@
+"""The configuration file: TOML, validated by pydantic, secrets from the environment.
+
+``${VAR}`` anywhere in a string value is replaced by the environment variable ``VAR`` before
+validation, so passwords never live in the file. A missing variable is an error that names the
+key that asked for it. A validation error names the dotted key and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from ._errors import ConfigError
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class PassportConfig(_Model):
+    store: str = Field(
+        "sqlite:///passport.db",
+        description="Where the passport lives: sqlite:///relative.db, sqlite:////abs.db or mongodb://…",
+    )
+    audit_retention_days: int = Field(365, ge=1, description="Audit entries older than this are pruned.")
+
+
+class MatchingConfig(_Model):
+    identifier_types: list[str] = Field(
+        default_factory=lambda: ["National ID"],
+        description="Identifier type names (or systems / type uuids) that carry the national ID.",
+    )
+    on_unmatched: Literal["create", "park", "skip"] = Field(
+        "create",
+        description="A patient with a national ID not yet in the passport: create it, park the "
+        "records until the patient appears, or skip (counted and audited).",
+    )
+
+
+class RetryConfig(_Model):
+    max_attempts: int = Field(8, ge=1, description="Tries before a failed event is dead-lettered.")
+    backoff_seconds: float = Field(30.0, gt=0, description="First retry delay; doubles each try.")
+    max_backoff_seconds: float = Field(3600.0, gt=0, description="Ceiling of the retry delay.")
+
+
+class HttpConfig(_Model):
+    timeout_seconds: float = Field(30.0, gt=0, description="Connect/read timeout per request.")
+    retries: int = Field(4, ge=0, description="Tries for a transient HTTP failure (5xx, 429, timeout).")
+    verify_tls: bool = Field(True, description="Verify the hospital's TLS certificate.")
+    ca_bundle: str | None = Field(None, description="Path to a CA bundle for a private CA.")
+    max_response_bytes: int = Field(50_000_000, gt=0, description="Refuse bigger responses.")
+    id_batch_size: int = Field(100, ge=1, le=100, description="uuids per _id=a,b,c search.")
+
+
+class SourceConfig(_Model):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
+    name: str = Field(description="Hospital name shown in the passport.")
+    kind: Literal["openmrs-fhir", "openmrs-mysql"] = Field(
+        "openmrs-fhir", description="openmrs-fhir (atom feed + FHIR R4) or openmrs-mysql (1.x)."
+    )
+    enabled: bool = Field(True, description="A disabled source is never synced.")
+    base_url: str | None = Field(None, description="OpenMRS root, e.g. http://host:8080/openmrs.")
+    username: str | None = Field(None, description="OpenMRS user (Basic auth).")
+    password: SecretStr | None = Field(None, description="Its password; use ${VAR}.")
+    feeds: list[str] = Field(
+        default_factory=lambda: ["patient", "encounter", "observation"],
+        description="Atom feed categories to follow, in this order.",
+    )
+    mode: Literal["feed", "poll"] = Field(
+        "feed", description="feed: follow the atom feed; poll: FHIR _lastUpdated polling."
+    )
+    initial_sync: Literal["feed", "snapshot"] = Field(
+        "snapshot",
+        description="First sync: snapshot (FHIR search, then the feed from its head) or walk "
+        "the whole feed from page 1.",
+    )
+    interval_seconds: float = Field(60.0, gt=0, description="Scheduler interval for this source.")
+    dsn: SecretStr | None = Field(None, description="openmrs-mysql: mysql://user:${PW}@host:3306/db")
+    require_read_only: bool = Field(False, description="openmrs-mysql: refuse a user that can write.")
+    tls_ca: str | None = Field(None, description="openmrs-mysql: CA file for TLS to MySQL.")
+    catchment: dict[str, Any] | None = Field(
+        None, description="Catchment rule for this source (see [catchment])."
+    )
+    priority: int = Field(100, description="Demographics merge priority (lower wins).")
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> SourceConfig:
+        if self.kind == "openmrs-fhir" and not self.base_url:
+            msg = "base_url is required for kind = 'openmrs-fhir'"
+            raise ValueError(msg)
+        if self.kind == "openmrs-mysql" and self.dsn is None:
+            msg = "dsn is required for kind = 'openmrs-mysql'"
+            raise ValueError(msg)
+        return self
+
+
+class Config(_Model):
+    passport: PassportConfig = Field(default_factory=PassportConfig)  # type: ignore[arg-type]
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)  # type: ignore[arg-type]
+    http: HttpConfig = Field(default_factory=HttpConfig)  # type: ignore[arg-type]
+    retry: RetryConfig = Field(default_factory=RetryConfig)  # type: ignore[arg-type]
+    catchment: dict[str, Any] = Field(
+        default_factory=dict, description="Default catchment rule for every source."
+    )
+    conflicts: dict[str, Any] = Field(
+        default_factory=dict, description="Conflict strategy per resource type."
+    )
+    admin: dict[str, Any] = Field(default_factory=dict, description="Admin API settings.")
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: set[str] = set()
+        for src in self.sources:
+            if src.id in seen:
+                msg = f"sources: duplicate source id {src.id!r}"
+                raise ValueError(msg)
+            seen.add(src.id)
+        return self
+
+    def source(self, source_id: str) -> SourceConfig:
+        for src in self.sources:
+            if src.id == source_id:
+                return src
+        msg = f"no source with id {source_id!r} (known: {', '.join(s.id for s in self.sources)})"
+        raise ConfigError(msg)
+
+
+def expand_env(value: Any, env: Mapping[str, str], where: str = "") -> Any:
+    """Replace ``${VAR}`` in every string of a parsed TOML tree.
+
+    >>> expand_env({"a": ["x${U}y"]}, {"U": "1"})
+    {'a': ['x1y']}
+    """
+    if isinstance(value, str):
+
+        def _sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                msg = f"{where or 'value'}: environment variable {name} is not set"
+                raise ConfigError(msg)
+            return env[name]
+
+        return _VAR.sub(_sub, value)
+    if isinstance(value, dict):
+        return {k: expand_env(v, env, f"{where}.{k}" if where else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, env, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _describe(exc: ValidationError, data: Mapping[str, Any]) -> str:
+    lines = []
+    for err in exc.errors():
+        parts: list[str] = []
+        node: Any = data
+        for loc in err["loc"]:
+            if isinstance(loc, int) and isinstance(node, list) and loc < len(node):
+                node = node[loc]
+                ident = node.get("id") if isinstance(node, dict) else None
+                parts.append(f"[{loc}]" + (f"(id={ident})" if ident else ""))
+            else:
+                node = node.get(loc) if isinstance(node, dict) else None
+                parts.append(("." if parts else "") + str(loc))
+        key = "".join(parts) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
+                 origin: str = "config") -> Config:
+    """Validate an already-parsed TOML tree."""
+    expanded = expand_env(dict(data), os.environ if env is None else env)
+    try:
+        return Config.model_validate(expanded)
+    except ValidationError as exc:
+        msg = f"{origin} is invalid:\n{_describe(exc, expanded)}"
+        raise ConfigError(msg) from exc
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate a TOML config file.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or a key is wrong (named in the message).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot read config file {path}: {exc.strerror}"
+        raise ConfigError(msg) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path} is not valid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    return parse_config(data, env=env, origin=str(path))

@@ -1,0 +1,95 @@
+"""What the engine needs from a source of changes, whatever it is made of.
+
+A source turns "where did I get to" (its cursors, one per stream) into batches of changed FHIR R4
+resources, each batch carrying the cursor that is safe to commit once the batch is stored. It also
+answers point look-ups (resources by id, a patient's whole history) that the engine needs to
+enrich records, match patients and run manual syncs. The atom-feed + FHIR source and the MySQL
+1.x source both honour this one interface, so everything after the source is shared.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: FHIR resource types sync2 pulls, in dependency order.
+RESOURCE_TYPES = ("Location", "Practitioner", "Patient", "Encounter", "Observation")
+
+
+@dataclass(slots=True)
+class Gone:
+    """A resource that no longer exists as valid at the source (voided: 410; deleted: 404)."""
+
+    resource_type: str
+    uuid: str
+    reason: str  # "voided" | "deleted" | "retired"
+    replaced_by: str | None = None  # an edit's new uuid, when the source knows it (MySQL)
+
+
+@dataclass(slots=True)
+class Failure:
+    """One change that could not be read; becomes a failed event, the rest goes on."""
+
+    error: str
+    resource_type: str | None = None
+    uuid: str | None = None
+    action: str | None = None
+    payload_ref: str | None = None
+    position: dict[str, Any] = field(default_factory=dict)
+    payload: str | None = None
+
+
+@dataclass(slots=True)
+class SourceBatch:
+    """Changed resources plus the cursor to commit with them.
+
+    ``resources`` are FHIR R4 resources as JSON dicts (possibly not strictly valid: the mappers
+    take the tolerant path). ``cursor`` is the new value for ``stream`` once this batch is durable.
+    """
+
+    stream: str
+    cursor: dict[str, Any]
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    gone: list[Gone] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: int = 0  # entries skipped before any fetch (foreign catchment tag), counted
+    notes: list[str] = field(default_factory=list)  # audit-worthy events (lost marker, ...)
+
+
+@dataclass(slots=True)
+class FetchResult:
+    found: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gone: list[Gone] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
+class Source(ABC):
+    """One hospital."""
+
+    id: str
+    name: str
+
+    @abstractmethod
+    def batches(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:
+        """Yield batches of changes after ``cursors`` (stream -> cursor), oldest first.
+
+        The engine stores each batch with its cursor before it asks for the next one, so a crash
+        replays at most the batch in flight.
+        """
+
+    @abstractmethod
+    def fetch(self, resource_type: str, uuids: Iterable[str]) -> FetchResult:
+        """Current state of the given resources (batched: never one request per id)."""
+
+    @abstractmethod
+    def patient_history(self, patient_uuid: str) -> Iterator[dict[str, Any]]:
+        """Every current resource of one patient: the Patient, its Encounters and Observations."""
+
+    @abstractmethod
+    def find_patients(self, identifier: str) -> list[dict[str, Any]]:
+        """Patients carrying an identifier value (for sync-patient by national ID)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
