@@ -1,0 +1,45 @@
+"""A canonical content hash of a FHIR resource.
+
+Two copies of one resource that differ only in what the server regenerates on every read (the
+version, the last-updated time, the narrative, links) hash the same. That is what lets the engine
+suppress echoes and tell "the source changed" from "the server re-rendered it".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+#: Top-level keys that change without the content changing.
+VOLATILE_KEYS = frozenset({"text", "link", "links"})
+#: Keys removed from ``meta``; ``meta.tag`` stays, it carries meaning (visit vs encounter).
+VOLATILE_META_KEYS = frozenset({"versionId", "lastUpdated", "source"})
+
+
+def canonical(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource without its volatile parts.
+
+    >>> canonical({"id": "1", "meta": {"versionId": "5", "tag": []}, "text": {"div": "x"}})
+    {'id': '1', 'meta': {'tag': []}}
+    """
+    out = {k: v for k, v in resource.items() if k not in VOLATILE_KEYS}
+    meta = out.get("meta")
+    if isinstance(meta, dict):
+        kept = {k: v for k, v in meta.items() if k not in VOLATILE_META_KEYS}
+        if kept:
+            out["meta"] = kept
+        else:
+            del out["meta"]
+    return out
+
+
+def canonical_hash(resource: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no whitespace).
+
+    >>> a = canonical_hash({"id": "1", "b": 2, "meta": {"versionId": "1"}})
+    >>> a == canonical_hash({"b": 2, "id": "1", "meta": {"versionId": "2"}})
+    True
+    """
+    body = json.dumps(canonical(resource), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()

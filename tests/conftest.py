@@ -1,0 +1,33 @@
+"""Shared test fixtures: a clean environment and the real OpenMRS payloads from ../shared."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+#: Real OpenMRS payloads, read in place (never copied into the repository).
+FIXTURES = Path(os.environ.get("SYNC2_FIXTURES", REPO.parent / "shared" / "fixtures" / "openmrs"))
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No SYNC2_* or hospital variables leak from the developer's shell into a test."""
+    for name in list(os.environ):
+        if name.startswith(("SYNC2_", "HOSPITAL_", "OPENMRS_")) and name not in (
+            "SYNC2_TEST_MONGODB_URI",
+            "SYNC2_FIXTURES",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """The shared OpenMRS fixtures folder; skips the test with a reason when it is absent."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"OpenMRS fixtures not found at {FIXTURES} (set SYNC2_FIXTURES)")
+    return FIXTURES
