@@ -19,7 +19,14 @@ from __future__ import annotations
 
 
 class Sync2Error(Exception):
-    """Root of every error sync2 raises on purpose."""
+    """Root of every error sync2 raises on purpose.
+
+    ``status_code`` is the HTTP status behind the error, when there was one.
+    """
+
+    def __init__(self, message: str = "", *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class ConfigError(Sync2Error):
@@ -29,8 +36,10 @@ class ConfigError(Sync2Error):
 class TransientSourceError(Sync2Error):
     """A source failed in a way that may pass (5xx, 429, timeout, connection reset)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
 
 

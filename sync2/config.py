@@ -30,7 +30,9 @@ class PassportConfig(_Model):
         "sqlite:///passport.db",
         description="Where the passport lives: sqlite:///relative.db, sqlite:////abs.db or mongodb://…",
     )
-    audit_retention_days: int = Field(365, ge=1, description="Audit entries older than this are pruned.")
+    audit_retention_days: int = Field(
+        365, ge=1, description="Audit entries older than this are pruned."
+    )
 
 
 class MatchingConfig(_Model):
@@ -53,7 +55,9 @@ class RetryConfig(_Model):
 
 class HttpConfig(_Model):
     timeout_seconds: float = Field(30.0, gt=0, description="Connect/read timeout per request.")
-    retries: int = Field(4, ge=0, description="Tries for a transient HTTP failure (5xx, 429, timeout).")
+    retries: int = Field(
+        4, ge=0, description="Tries for a transient HTTP failure (5xx, 429, timeout)."
+    )
     verify_tls: bool = Field(True, description="Verify the hospital's TLS certificate.")
     ca_bundle: str | None = Field(None, description="Path to a CA bundle for a private CA.")
     max_response_bytes: int = Field(50_000_000, gt=0, description="Refuse bigger responses.")
@@ -83,8 +87,12 @@ class SourceConfig(_Model):
         "the whole feed from page 1.",
     )
     interval_seconds: float = Field(60.0, gt=0, description="Scheduler interval for this source.")
-    dsn: SecretStr | None = Field(None, description="openmrs-mysql: mysql://user:${PW}@host:3306/db")
-    require_read_only: bool = Field(False, description="openmrs-mysql: refuse a user that can write.")
+    dsn: SecretStr | None = Field(
+        None, description="openmrs-mysql: mysql://user:${PW}@host:3306/db"
+    )
+    require_read_only: bool = Field(
+        False, description="openmrs-mysql: refuse a user that can write."
+    )
     tls_ca: str | None = Field(None, description="openmrs-mysql: CA file for TLS to MySQL.")
     catchment: dict[str, Any] | None = Field(
         None, description="Catchment rule for this source (see [catchment])."
@@ -175,8 +183,9 @@ def _describe(exc: ValidationError, data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def parse_config(data: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
-                 origin: str = "config") -> Config:
+def parse_config(
+    data: Mapping[str, Any], *, env: Mapping[str, str] | None = None, origin: str = "config"
+) -> Config:
     """Validate an already-parsed TOML tree."""
     expanded = expand_env(dict(data), os.environ if env is None else env)
     try:

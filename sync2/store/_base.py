@@ -204,9 +204,7 @@ class PassportStore(ABC):
         """Every record of one passport patient, newest first."""
 
     @abstractmethod
-    def find_records(
-        self, source: str, resource_type: str, **equals: Any
-    ) -> list[dict[str, Any]]:
+    def find_records(self, source: str, resource_type: str, **equals: Any) -> list[dict[str, Any]]:
         """Records of one source and type whose top-level fields equal the given values."""
 
     @abstractmethod

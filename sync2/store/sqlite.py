@@ -165,7 +165,13 @@ class SQLiteStore(PassportStore):
             self._write_records(conn, batch.records, now, result)
             for table, docs in (("doctors", batch.doctors), ("locations", batch.locations)):
                 rows = [
-                    (d.source, d.uuid, version_number(d.version), d.content_hash, _dumps(d.to_dict()))
+                    (
+                        d.source,
+                        d.uuid,
+                        version_number(d.version),
+                        d.content_hash,
+                        _dumps(d.to_dict()),
+                    )
                     for d in docs
                 ]
                 if rows:
@@ -179,16 +185,30 @@ class SQLiteStore(PassportStore):
                         rows,
                     )
             for change in batch.status_changes:
-                self._apply_status_change(conn, change.source, change.resource_type, change.uuid,
-                                          change.status, change.reason, change.superseded_by, now)
+                self._apply_status_change(
+                    conn,
+                    change.source,
+                    change.resource_type,
+                    change.uuid,
+                    change.status,
+                    change.reason,
+                    change.superseded_by,
+                    now,
+                )
             for parked in batch.parked:
                 rec = parked.record
                 conn.execute(
                     "INSERT INTO parked (source, resource_type, uuid, national_id, doc, created_at) "
                     "VALUES (?,?,?,?,?,?) ON CONFLICT(source, resource_type, uuid) DO UPDATE SET "
                     "national_id=excluded.national_id, doc=excluded.doc",
-                    (rec.source, rec.resource_type, rec.uuid, parked.national_id,
-                     _dumps(rec.to_dict()), now),
+                    (
+                        rec.source,
+                        rec.resource_type,
+                        rec.uuid,
+                        parked.national_id,
+                        _dumps(rec.to_dict()),
+                        now,
+                    ),
                 )
             for failed in batch.failed:
                 self._insert_failed(conn, failed)
@@ -196,9 +216,18 @@ class SQLiteStore(PassportStore):
                 conn.execute(
                     "INSERT INTO conflicts (source, resource_type, uuid, base, passport, incoming, "
                     "reason, state, resolution, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (conflict.source, conflict.resource_type, conflict.uuid,
-                     _dumps(conflict.base), _dumps(conflict.passport), _dumps(conflict.incoming),
-                     conflict.reason, conflict.state, conflict.resolution, conflict.created_at),
+                    (
+                        conflict.source,
+                        conflict.resource_type,
+                        conflict.uuid,
+                        _dumps(conflict.base),
+                        _dumps(conflict.passport),
+                        _dumps(conflict.incoming),
+                        conflict.reason,
+                        conflict.state,
+                        conflict.resolution,
+                        conflict.created_at,
+                    ),
                 )
             for entry in batch.audit:
                 self._insert_audit(conn, entry)
@@ -220,8 +249,16 @@ class SQLiteStore(PassportStore):
                 "OR excluded.patient_id IS NOT patient_links.patient_id) AND "
                 "(excluded.version_num IS NULL OR patient_links.version_num IS NULL OR "
                 "excluded.version_num >= patient_links.version_num)",
-                (doc.source, doc.uuid, doc.patient_id, doc.national_id,
-                 version_number(doc.version), doc.content_hash, _dumps(doc.to_dict()), now),
+                (
+                    doc.source,
+                    doc.uuid,
+                    doc.patient_id,
+                    doc.national_id,
+                    version_number(doc.version),
+                    doc.content_hash,
+                    _dumps(doc.to_dict()),
+                    now,
+                ),
             )
         for patient_id, passport in batch.passport_patients.items():
             self._upsert_patient(conn, patient_id, passport, now)
@@ -253,9 +290,21 @@ class SQLiteStore(PassportStore):
         if not records:
             return
         rows = [
-            (r.source, r.resource_type, r.uuid, r.patient_id, r.patient_uuid, r.type, r.status,
-             r.effective, r.encounter_uuid, version_number(r.version), r.content_hash,
-             _dumps(r.to_dict()), now)
+            (
+                r.source,
+                r.resource_type,
+                r.uuid,
+                r.patient_id,
+                r.patient_uuid,
+                r.type,
+                r.status,
+                r.effective,
+                r.encounter_uuid,
+                version_number(r.version),
+                r.content_hash,
+                _dumps(r.to_dict()),
+                now,
+            )
             for r in records
         ]
         before = self._conn.total_changes
@@ -280,8 +329,14 @@ class SQLiteStore(PassportStore):
 
     @staticmethod
     def _apply_status_change(
-        conn: sqlite3.Connection, source: str, resource_type: str, uuid: str, status: str,
-        reason: str, superseded_by: str | None, now: float,
+        conn: sqlite3.Connection,
+        source: str,
+        resource_type: str,
+        uuid: str,
+        status: str,
+        reason: str,
+        superseded_by: str | None,
+        now: float,
     ) -> None:
         row = conn.execute(
             "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=? AND uuid=?",
@@ -307,6 +362,10 @@ class SQLiteStore(PassportStore):
     def _attach_parked(self, conn: sqlite3.Connection, patient_ids: set[str], now: float) -> int:
         attached = 0
         for patient_id in patient_ids:
+            conn.execute(
+                "UPDATE patient_links SET patient_id=? WHERE national_id=? AND patient_id IS NULL",
+                (patient_id, patient_id),
+            )
             rows = conn.execute(
                 "SELECT doc FROM parked WHERE national_id=?", (patient_id,)
             ).fetchall()
@@ -319,6 +378,7 @@ class SQLiteStore(PassportStore):
                 records.append(rec)
             self._write_records(conn, records, now, ApplyResult())
             conn.execute("DELETE FROM parked WHERE national_id=?", (patient_id,))
+
             attached += len(records)
         return attached
 
@@ -337,9 +397,22 @@ class SQLiteStore(PassportStore):
             "INSERT INTO failed_events (source, stream, resource_type, uuid, action, error, "
             "payload_ref, position, payload, attempts, state, next_attempt_at, created_at, "
             "updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (f.source, f.stream, f.resource_type, f.uuid, f.action, f.error, f.payload_ref,
-             _dumps(f.position), f.payload, f.attempts, f.state, f.next_attempt_at,
-             f.created_at, f.updated_at),
+            (
+                f.source,
+                f.stream,
+                f.resource_type,
+                f.uuid,
+                f.action,
+                f.error,
+                f.payload_ref,
+                _dumps(f.position),
+                f.payload,
+                f.attempts,
+                f.state,
+                f.next_attempt_at,
+                f.created_at,
+                f.updated_at,
+            ),
         )
 
     @staticmethod
@@ -417,9 +490,7 @@ class SQLiteStore(PassportStore):
         sql += " ORDER BY effective DESC, source, uuid"
         return [json.loads(d) for (d,) in self._query(sql, (patient_id,))]
 
-    def find_records(
-        self, source: str, resource_type: str, **equals: Any
-    ) -> list[dict[str, Any]]:
+    def find_records(self, source: str, resource_type: str, **equals: Any) -> list[dict[str, Any]]:
         sql = "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=?"
         params: list[Any] = [source, resource_type]
         for key, value in equals.items():
@@ -445,9 +516,18 @@ class SQLiteStore(PassportStore):
             conn.execute(
                 "UPDATE medicalrecords SET doc=?, status=?, type=?, effective=?, content_hash=?, "
                 "patient_id=?, updated_at=? WHERE source=? AND resource_type=? AND uuid=?",
-                (_dumps(doc), doc.get("status"), doc.get("type"), doc.get("effective"),
-                 doc.get("content_hash"), doc.get("patient_id"), now_ts(), source,
-                 resource_type, uuid),
+                (
+                    _dumps(doc),
+                    doc.get("status"),
+                    doc.get("type"),
+                    doc.get("effective"),
+                    doc.get("content_hash"),
+                    doc.get("patient_id"),
+                    now_ts(),
+                    source,
+                    resource_type,
+                    uuid,
+                ),
             )
         return True
 
@@ -506,12 +586,38 @@ class SQLiteStore(PassportStore):
 
     @staticmethod
     def _failed_from_row(row: tuple[Any, ...]) -> FailedEvent:
-        (fid, source, stream, rtype, uuid, action, error, ref, position, payload, attempts,
-         state, next_at, created, updated) = row
+        (
+            fid,
+            source,
+            stream,
+            rtype,
+            uuid,
+            action,
+            error,
+            ref,
+            position,
+            payload,
+            attempts,
+            state,
+            next_at,
+            created,
+            updated,
+        ) = row
         return FailedEvent(
-            id=fid, source=source, stream=stream, resource_type=rtype, uuid=uuid, action=action,
-            error=error, payload_ref=ref, position=json.loads(position), payload=payload,
-            attempts=attempts, state=state, next_attempt_at=next_at, created_at=created,
+            id=fid,
+            source=source,
+            stream=stream,
+            resource_type=rtype,
+            uuid=uuid,
+            action=action,
+            error=error,
+            payload_ref=ref,
+            position=json.loads(position),
+            payload=payload,
+            attempts=attempts,
+            state=state,
+            next_attempt_at=next_at,
+            created_at=created,
             updated_at=updated,
         )
 
@@ -523,8 +629,14 @@ class SQLiteStore(PassportStore):
             conn.execute(
                 "UPDATE failed_events SET error=?, attempts=?, state=?, next_attempt_at=?, "
                 "updated_at=? WHERE id=?",
-                (event.error, event.attempts, event.state, event.next_attempt_at, now_ts(),
-                 event.id),
+                (
+                    event.error,
+                    event.attempts,
+                    event.state,
+                    event.next_attempt_at,
+                    now_ts(),
+                    event.id,
+                ),
             )
 
     def open_failed_keys(self, source: str) -> set[tuple[str, str]]:
@@ -538,8 +650,9 @@ class SQLiteStore(PassportStore):
 
     # -- parked ----------------------------------------------------------------------------
     def list_parked(self, limit: int = 1000) -> list[ParkedRecord]:
-        rows = self._query("SELECT national_id, doc FROM parked ORDER BY created_at LIMIT ?",
-                           (limit,))
+        rows = self._query(
+            "SELECT national_id, doc FROM parked ORDER BY created_at LIMIT ?", (limit,)
+        )
         return [ParkedRecord(nid, _record_from_dict(json.loads(doc))) for nid, doc in rows]
 
     # -- conflicts -------------------------------------------------------------------------
@@ -556,12 +669,20 @@ class SQLiteStore(PassportStore):
 
     @staticmethod
     def _conflict_from_row(row: tuple[Any, ...]) -> Conflict:
-        (cid, source, rtype, uuid, base, passport, incoming, reason, state, resolution,
-         created) = row
+        (cid, source, rtype, uuid, base, passport, incoming, reason, state, resolution, created) = (
+            row
+        )
         return Conflict(
-            id=cid, source=source, resource_type=rtype, uuid=uuid,
-            base=json.loads(base) if base else None, passport=json.loads(passport),
-            incoming=json.loads(incoming), reason=reason, state=state, resolution=resolution,
+            id=cid,
+            source=source,
+            resource_type=rtype,
+            uuid=uuid,
+            base=json.loads(base) if base else None,
+            passport=json.loads(passport),
+            incoming=json.loads(incoming),
+            reason=reason,
+            state=state,
+            resolution=resolution,
             created_at=created,
         )
 
@@ -601,8 +722,18 @@ class SQLiteStore(PassportStore):
 
     # -- status ----------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        tables = ("patients", "patient_links", "medicalrecords", "doctors", "locations",
-                  "hospitals", "failed_events", "parked", "conflicts", "auditlogs")
+        tables = (
+            "patients",
+            "patient_links",
+            "medicalrecords",
+            "doctors",
+            "locations",
+            "hospitals",
+            "failed_events",
+            "parked",
+            "conflicts",
+            "auditlogs",
+        )
         return {t: self._query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables}
 
     def close(self) -> None:

@@ -1,0 +1,700 @@
+"""The flow of one change, in one place.
+
+    source.batches(cursors)          changed FHIR resources + the cursor that covers them
+      -> map          (mappers/)     FHIR -> passport documents
+      -> match        (here)         source patient -> passport patient by national ID
+      -> check        (conflicts/)   passport vs source
+      -> store.apply(batch, cursor)  records and cursor commit together
+      -> audit
+
+Every change ends in the passport, the failed-events queue, the parked queue or the conflict
+queue; nothing is dropped silently and one bad record never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conflicts.demographics import merge_patient
+from mappers import EncounterInfo, MappingContext, MappingError, encounter_info, map_resource
+from mappers.documents import (
+    STATUS_AMENDED,
+    STATUS_ENTERED_IN_ERROR,
+    STATUS_SUPERSEDED,
+    DoctorDoc,
+    LocationDoc,
+    PatientDoc,
+    RecordDoc,
+)
+
+from ._errors import ConfigError, SourceAuthError, Sync2Error
+from .config import Config, SourceConfig
+from .sources._base import Failure, Gone, Source, SourceBatch
+from .store import (
+    AuditEntry,
+    Cursor,
+    FailedEvent,
+    ParkedRecord,
+    PassportStore,
+    StatusChange,
+    WriteBatch,
+)
+from .store._base import (
+    FAILED_BLOCKED,
+    FAILED_DEAD,
+    FAILED_DONE,
+    FAILED_OPEN_STATES,
+    FAILED_RETRYING,
+)
+
+log = logging.getLogger(__name__)
+
+_TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
+
+
+@dataclass(slots=True)
+class SyncSummary:
+    """What one pass over one source did; printed as the table at the end of ``sync2 sync``."""
+
+    source: str
+    ok: bool = True
+    batches: int = 0
+    resources: int = 0
+    written: int = 0
+    unchanged: int = 0
+    invalidated: int = 0
+    failed: int = 0
+    parked: int = 0
+    skipped: int = 0
+    conflicts: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def add(self, other: SyncSummary) -> None:
+        for name in (
+            "batches",
+            "resources",
+            "written",
+            "unchanged",
+            "invalidated",
+            "failed",
+            "parked",
+            "skipped",
+            "conflicts",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(slots=True)
+class _Prepared:
+    batch: WriteBatch
+    summary: SyncSummary
+    entity_keys: list[tuple[str, str]] = field(default_factory=list)
+
+
+def build_source(config: Config, source_config: SourceConfig) -> Source:
+    """The source object for one configured hospital."""
+    if source_config.kind == "openmrs-fhir":
+        from .sources.openmrs_fhir import OpenMRSFhirSource
+
+        return OpenMRSFhirSource(source_config, config.http)
+    if source_config.kind == "openmrs-mysql":
+        try:
+            from .sources.mysql import MySQLSource
+        except ImportError as exc:
+            msg = f"sources[{source_config.id}]: the MySQL source is unavailable: {exc}"
+            raise ConfigError(msg) from exc
+        return MySQLSource(source_config)
+    msg = f"sources[{source_config.id}]: unknown kind {source_config.kind!r}"
+    raise ConfigError(msg)
+
+
+class Pipeline:
+    """Runs syncs of configured sources into one passport store."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: PassportStore,
+        *,
+        sources: dict[str, Source] | None = None,
+        clock: Callable[[], float] = time.time,
+        after_apply: Callable[[SourceBatch], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._sources: dict[str, Source] = dict(sources or {})
+        self._clock = clock
+        self._after_apply = after_apply
+        self._priorities = {s.id: s.priority for s in config.sources}
+
+    # -- sources ---------------------------------------------------------------------------
+    def source(self, source_id: str) -> Source:
+        if source_id not in self._sources:
+            self._sources[source_id] = build_source(self.config, self.config.source(source_id))
+        return self._sources[source_id]
+
+    def close(self) -> None:
+        for source in self._sources.values():
+            source.close()
+
+    # -- whole syncs -----------------------------------------------------------------------
+    def sync_all(
+        self, *, progress: Callable[[str, SyncSummary], None] | None = None, actor: str = "system"
+    ) -> list[SyncSummary]:
+        return [
+            self.sync_source(s.id, progress=progress, actor=actor)
+            for s in self.config.sources
+            if s.enabled
+        ]
+
+    def sync_source(
+        self,
+        source_id: str,
+        *,
+        progress: Callable[[str, SyncSummary], None] | None = None,
+        actor: str = "system",
+    ) -> SyncSummary:
+        """One pass over one source: every change after its cursors, until it has no more.
+
+        Side effects: writes records, cursors, failed events and one audit entry per run.
+        """
+        started = self._clock()
+        total = SyncSummary(source=source_id)
+        try:
+            source = self.source(source_id)
+            self._register_hospital(source)
+            cursors = self.store.get_cursors(source_id)
+            open_keys = self.store.open_failed_keys(source_id)
+            for sb in source.batches(cursors):
+                prepared = self.prepare(source, sb, open_keys=open_keys)
+                result = self.store.apply(prepared.batch, Cursor(source_id, sb.stream, sb.cursor))
+                prepared.summary.written = result.written
+                prepared.summary.unchanged = result.unchanged
+                total.add(prepared.summary)
+                open_keys.update(
+                    (f.resource_type, f.uuid)
+                    for f in prepared.batch.failed
+                    if f.resource_type and f.uuid
+                )
+                if progress is not None:
+                    progress(source_id, total)
+                if self._after_apply is not None:
+                    self._after_apply(sb)
+        except SourceAuthError as exc:
+            total.ok, total.error = False, f"unauthorised: {exc}"
+        except Sync2Error as exc:
+            total.ok, total.error = False, str(exc)
+        total.seconds = self._clock() - started
+        self._audit_run(total, actor)
+        return total
+
+    def _register_hospital(self, source: Source) -> None:
+        base = getattr(getattr(source, "config", None), "base_url", None)
+        self.store.upsert_hospital(
+            source.id, {"source": source.id, "name": source.name, "base_url": base}
+        )
+
+    def _audit_run(self, summary: SyncSummary, actor: str) -> None:
+        level = "sync" if summary.ok else "sync-failed"
+        message = (
+            f"sync of {summary.source}: {summary.resources} resources, {summary.written} written, "
+            f"{summary.failed} failed, {summary.parked} parked, {summary.skipped} skipped"
+        )
+        if summary.error:
+            message += f"; error: {summary.error}"
+        details = {k: getattr(summary, k) for k in SyncSummary.__slots__}  # type: ignore[attr-defined]
+        self.store.add_audit(
+            AuditEntry(
+                kind=level, message=message, source=summary.source, actor=actor, details=details
+            )
+        )
+
+    # -- one batch -------------------------------------------------------------------------
+    def prepare(
+        self,
+        source: Source,
+        sb: SourceBatch,
+        *,
+        open_keys: set[tuple[str, str]] | None = None,
+    ) -> _Prepared:
+        """Map, match and check one source batch; returns what to write (nothing written yet)."""
+        summary = SyncSummary(source=source.id, batches=1, skipped=sb.skipped)
+        wb = WriteBatch()
+        open_keys = open_keys if open_keys is not None else set()
+        ctx = MappingContext(
+            source=source.id,
+            hospital=source.name,
+            identifier_types=tuple(self.config.matching.identifier_types),
+            encounters={},
+        )
+        resources = _dedupe(sb.resources)
+        summary.resources = len(resources)
+        for note in sb.notes:
+            wb.audit.append(AuditEntry(kind="source", message=note, source=source.id))
+        for failure in sb.failures:
+            wb.failed.append(self._failed(source.id, sb.stream, failure))
+
+        records: list[RecordDoc] = []
+        patients: list[PatientDoc] = []
+        for resource in resources:
+            rtype = resource.get("resourceType")
+            key = (str(rtype), str(resource.get("id")))
+            if key in open_keys:  # order per entity: wait behind the earlier failure
+                wb.failed.append(
+                    FailedEvent(
+                        source=source.id,
+                        stream=sb.stream,
+                        resource_type=key[0],
+                        uuid=key[1],
+                        error="waiting behind an earlier failed change of the same record",
+                        payload_ref=f"{key[0]}/{key[1]}",
+                        state=FAILED_BLOCKED,
+                    )
+                )
+                continue
+            if rtype == "Encounter" or rtype == "Observation":
+                pass  # mapped below, once encounter context is known
+            try:
+                if rtype == "Encounter":
+                    ctx.encounters[key[1]] = encounter_info(resource)
+                    continue
+                if rtype == "Observation":
+                    continue
+                doc = map_resource(resource, ctx)
+            except MappingError as exc:
+                wb.failed.append(
+                    self._failed(
+                        source.id,
+                        sb.stream,
+                        Failure(
+                            error=str(exc),
+                            resource_type=key[0],
+                            uuid=key[1],
+                            payload_ref=f"{key[0]}/{key[1]}",
+                        ),
+                    )
+                )
+                continue
+            if isinstance(doc, PatientDoc):
+                patients.append(doc)
+            elif isinstance(doc, DoctorDoc):
+                wb.doctors.append(doc)
+            elif isinstance(doc, LocationDoc):
+                wb.locations.append(doc)
+            elif isinstance(doc, RecordDoc):
+                records.append(doc)
+
+        observations = [
+            r
+            for r in resources
+            if r.get("resourceType") == "Observation"
+            and (str(r.get("resourceType")), str(r.get("id"))) not in open_keys
+        ]
+        self._load_encounter_context(source, observations, ctx, records)
+        for resource in resources:
+            rtype = resource.get("resourceType")
+            if rtype not in ("Encounter", "Observation"):
+                continue
+            key = (str(rtype), str(resource.get("id")))
+            if key in open_keys:
+                continue
+            try:
+                doc = map_resource(resource, ctx)
+            except MappingError as exc:
+                wb.failed.append(
+                    self._failed(
+                        source.id,
+                        sb.stream,
+                        Failure(
+                            error=str(exc),
+                            resource_type=key[0],
+                            uuid=key[1],
+                            payload_ref=f"{key[0]}/{key[1]}",
+                        ),
+                    )
+                )
+                continue
+            if isinstance(doc, RecordDoc):
+                records.append(doc)
+
+        links = self._match_patients(source, patients, records, wb)
+        self._place_records(source, records, links, wb, summary)
+        self._invalidate(source, sb.gone, records, wb)
+        summary.invalidated = len(wb.status_changes)
+        summary.failed = len(wb.failed)
+        summary.parked = len(wb.parked)
+        return _Prepared(wb, summary)
+
+    def _load_encounter_context(
+        self,
+        source: Source,
+        observations: list[dict[str, Any]],
+        ctx: MappingContext,
+        records: list[RecordDoc],
+    ) -> None:
+        """Doctor and facility of each observation come from its encounter."""
+        wanted = {ref for ref in (_ref_id(o.get("encounter")) for o in observations) if ref} - set(
+            ctx.encounters
+        )
+        if not wanted:
+            return
+        for uuid, doc in self.store.get_records(source.id, "Encounter", wanted).items():
+            ctx.encounters[uuid] = EncounterInfo(
+                doctor=doc.get("doctor"),
+                facility=doc.get("facility"),
+                date=doc.get("effective"),
+                visit_uuid=doc.get("encounter_uuid"),
+            )
+        missing = wanted - set(ctx.encounters)
+        if not missing:
+            return
+        fetched = source.fetch("Encounter", missing)
+        for uuid, resource in fetched.found.items():
+            ctx.encounters[uuid] = encounter_info(resource)
+            try:
+                doc = map_resource(resource, ctx)
+            except MappingError:
+                continue
+            if isinstance(doc, RecordDoc):
+                records.append(doc)
+
+    def _match_patients(
+        self,
+        source: Source,
+        patients: list[PatientDoc],
+        records: list[RecordDoc],
+        wb: WriteBatch,
+    ) -> dict[str, PatientDoc | str]:
+        """Source patient uuid -> passport patient id (str) or the unmatched PatientDoc."""
+        links: dict[str, PatientDoc | str] = {}
+        wanted = {r.patient_uuid for r in records if r.patient_uuid} - {p.uuid for p in patients}
+        known = self.store.patient_links(source.id, wanted) if wanted else {}
+        links.update(known)
+        missing = wanted - set(known)
+        if missing:
+            fetched = source.fetch("Patient", missing)
+            ctx = MappingContext(
+                source=source.id,
+                hospital=source.name,
+                identifier_types=tuple(self.config.matching.identifier_types),
+                encounters={},
+            )
+            for resource in fetched.found.values():
+                try:
+                    doc = map_resource(resource, ctx)
+                except MappingError:
+                    continue
+                if isinstance(doc, PatientDoc):
+                    patients.append(doc)
+        mode = self.config.matching.on_unmatched
+        for doc in patients:
+            nid = doc.national_id
+            existing = self.store.get_patient(nid) if nid else None
+            pending = wb.passport_patients.get(nid) if nid else None
+            if nid and (existing is not None or pending is not None or mode == "create"):
+                doc.patient_id = nid
+                base = pending if pending is not None else existing
+                if base is not None:
+                    base = {k: v for k, v in base.items() if k != "links"}
+                wb.passport_patients[nid] = merge_patient(
+                    base, nid, source.id, doc.to_dict(), self._priorities
+                )
+                links[doc.uuid] = nid
+            else:
+                links[doc.uuid] = doc
+                if nid is None:
+                    wb.audit.append(
+                        AuditEntry(
+                            kind="unmatched",
+                            source=source.id,
+                            message=f"patient {doc.uuid} has no national ID "
+                            f"(identifier types {', '.join(self.config.matching.identifier_types)})",
+                        )
+                    )
+            wb.patients.append(doc)
+        return links
+
+    def _place_records(
+        self,
+        source: Source,
+        records: list[RecordDoc],
+        links: dict[str, PatientDoc | str],
+        wb: WriteBatch,
+        summary: SyncSummary,
+    ) -> None:
+        mode = self.config.matching.on_unmatched
+        amended: list[RecordDoc] = []
+        for rec in records:
+            link = links.get(rec.patient_uuid or "")
+            if isinstance(link, str):
+                rec.patient_id = link
+                wb.records.append(rec)
+                if rec.status == STATUS_AMENDED and rec.resource_type == "Observation":
+                    amended.append(rec)
+                continue
+            nid = link.national_id if isinstance(link, PatientDoc) else None
+            if nid and mode == "skip":
+                summary.skipped += 1
+                wb.audit.append(
+                    AuditEntry(
+                        kind="skipped",
+                        source=source.id,
+                        message=f"{rec.resource_type}/{rec.uuid}: patient not in the passport "
+                        "(on_unmatched = skip)",
+                    )
+                )
+                continue
+            # park: wait for the patient (by national ID; "" when the patient has none)
+            wb.parked.append(ParkedRecord(national_id=nid or "", record=rec))
+        for rec in amended:
+            self._supersede(source, rec, wb)
+
+    def _supersede(self, source: Source, new: RecordDoc, wb: WriteBatch) -> None:
+        """An OpenMRS edit voids the old obs and creates an amended one with a new uuid; fhir2
+        exports no link between them, so the old one is found by what they share."""
+        candidates = self.store.find_records(
+            source.id,
+            "Observation",
+            patient_uuid=new.patient_uuid,
+            encounter_uuid=new.encounter_uuid,
+        )
+        key = _code_key(new.codes)
+        for old in candidates:
+            if old["uuid"] == new.uuid or old.get("status") == STATUS_SUPERSEDED:
+                continue
+            if old.get("effective") != new.effective or _code_key(old.get("codes") or []) != key:
+                continue
+            wb.status_changes.append(
+                StatusChange(
+                    source=source.id,
+                    resource_type="Observation",
+                    uuid=old["uuid"],
+                    status=STATUS_SUPERSEDED,
+                    reason=f"amended by Observation/{new.uuid}",
+                    superseded_by=new.uuid,
+                )
+            )
+
+    def _invalidate(
+        self, source: Source, gone: Iterable[Gone], records: list[RecordDoc], wb: WriteBatch
+    ) -> None:
+        changes: list[StatusChange] = []
+        for g in gone:
+            if g.replaced_by:
+                changes.append(
+                    StatusChange(
+                        source.id,
+                        g.resource_type,
+                        g.uuid,
+                        STATUS_SUPERSEDED,
+                        f"replaced by {g.resource_type}/{g.replaced_by}",
+                        g.replaced_by,
+                    )
+                )
+            else:
+                changes.append(
+                    StatusChange(
+                        source.id,
+                        g.resource_type,
+                        g.uuid,
+                        STATUS_ENTERED_IN_ERROR,
+                        f"{g.reason} at the source",
+                    )
+                )
+        wb.status_changes[:0] = changes  # before any supersede found in this batch
+
+    def _failed(self, source_id: str, stream: str, failure: Failure) -> FailedEvent:
+        return FailedEvent(
+            source=source_id,
+            stream=stream,
+            resource_type=failure.resource_type,
+            uuid=failure.uuid,
+            action=failure.action,
+            error=failure.error,
+            payload_ref=failure.payload_ref,
+            position=failure.position,
+            payload=failure.payload,
+            next_attempt_at=self._clock() + self.config.retry.backoff_seconds,
+        )
+
+    # -- manual syncs and retries ----------------------------------------------------------
+    def apply_resources(
+        self,
+        source: Source,
+        resources: list[dict[str, Any]],
+        *,
+        gone: list[Gone] | None = None,
+        failures: list[Failure] | None = None,
+        stream: str = "manual",
+    ) -> SyncSummary:
+        """Bring in resources outside the feed (manual sync, retries); no cursor moves."""
+        sb = SourceBatch(
+            stream=stream, cursor={}, resources=resources, gone=gone or [], failures=failures or []
+        )
+        prepared = self.prepare(source, sb)
+        result = self.store.apply(prepared.batch, None)
+        prepared.summary.written = result.written
+        prepared.summary.unchanged = result.unchanged
+        return prepared.summary
+
+    def sync_record(
+        self, source_id: str, resource_type: str, uuid: str, *, actor: str = "admin"
+    ) -> SyncSummary:
+        source = self.source(source_id)
+        fetched = source.fetch(resource_type, [uuid])
+        summary = self.apply_resources(
+            source, list(fetched.found.values()), gone=fetched.gone, failures=fetched.failures
+        )
+        self.store.add_audit(
+            AuditEntry(
+                kind="manual",
+                source=source_id,
+                actor=actor,
+                message=f"sync-record {resource_type}/{uuid}: {summary.written} written",
+            )
+        )
+        return summary
+
+    def sync_patient(self, national_id: str, *, actor: str = "admin") -> list[SyncSummary]:
+        """Pull everything of one patient from every hospital, now."""
+        summaries = []
+        for sc in self.config.sources:
+            if not sc.enabled:
+                continue
+            summary = SyncSummary(source=sc.id)
+            try:
+                source = self.source(sc.id)
+                resources: list[dict[str, Any]] = []
+                for patient in _patients_with_national_id(
+                    source, national_id, self.config.matching.identifier_types
+                ):
+                    resources.extend(source.patient_history(str(patient.get("id"))))
+                if resources:
+                    summary = self.apply_resources(source, resources)
+            except Sync2Error as exc:
+                summary.ok, summary.error = False, str(exc)
+            summaries.append(summary)
+        self.store.add_audit(
+            AuditEntry(
+                kind="manual",
+                actor=actor,
+                message=f"sync-patient: {sum(s.resources for s in summaries)} resources from "
+                f"{len(summaries)} hospitals",
+            )
+        )
+        return summaries
+
+    def retry_failed(
+        self,
+        *,
+        source_id: str | None = None,
+        ids: Iterable[int] | None = None,
+        only_due: bool = True,
+        actor: str = "system",
+    ) -> dict[str, int]:
+        """Try open failed events again, by entity (one fetch settles every change of it)."""
+        now = self._clock()
+        if ids is not None:
+            events = [e for i in ids if (e := self.store.get_failed(i)) is not None]
+        else:
+            events = self.store.list_failed(states=FAILED_OPEN_STATES, source=source_id)
+            if only_due:
+                events = [
+                    e
+                    for e in events
+                    if (e.next_attempt_at or 0) <= now or e.state == FAILED_BLOCKED
+                ]
+        counts = {"done": 0, "retrying": 0, "dead": 0}
+        by_entity: dict[tuple[str, str | None, str | None], list[FailedEvent]] = {}
+        for e in events:
+            by_entity.setdefault((e.source, e.resource_type, e.uuid), []).append(e)
+        for (src, rtype, uuid), group in by_entity.items():
+            ok, error = False, "no resource to fetch (a malformed feed entry)"
+            if rtype and uuid:
+                try:
+                    source = self.source(src)
+                    fetched = source.fetch(rtype, [uuid])
+                    if fetched.failures:
+                        error = fetched.failures[0].error
+                    else:
+                        for e in group:  # clear the way before re-applying
+                            e.state = FAILED_DONE
+                            self.store.update_failed(e)
+                        self.apply_resources(
+                            source, list(fetched.found.values()), gone=fetched.gone, stream="retry"
+                        )
+                        ok = True
+                except Sync2Error as exc:
+                    error = str(exc)
+            for e in group:
+                if ok:
+                    counts["done"] += 1
+                    continue
+                e.attempts += 1
+                e.error = error
+                if e.attempts >= self.config.retry.max_attempts:
+                    e.state = FAILED_DEAD
+                    counts["dead"] += 1
+                else:
+                    e.state = FAILED_RETRYING
+                    delay = min(
+                        self.config.retry.max_backoff_seconds,
+                        self.config.retry.backoff_seconds * 2**e.attempts,
+                    )
+                    e.next_attempt_at = now + delay
+                    counts["retrying"] += 1
+                self.store.update_failed(e)
+        if events:
+            self.store.add_audit(
+                AuditEntry(
+                    kind="retry",
+                    source=source_id,
+                    actor=actor,
+                    message=f"retried {len(events)} failed events: {counts}",
+                )
+            )
+        return counts
+
+
+def _patients_with_national_id(
+    source: Source, national_id: str, identifier_types: list[str]
+) -> list[dict[str, Any]]:
+    from mappers import normalise_national_id
+
+    wanted = normalise_national_id(national_id)
+    found = []
+    for patient in source.find_patients(national_id):
+        for ident in patient.get("identifier") or []:
+            if (
+                isinstance(ident, dict)
+                and normalise_national_id(str(ident.get("value", ""))) == wanted
+            ):
+                found.append(patient)
+                break
+    return found
+
+
+def _dedupe(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Last copy of each (type, id) wins; sorted so that what others point at comes first."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in resources:
+        latest[(str(r.get("resourceType")), str(r.get("id")))] = r
+    return sorted(latest.values(), key=lambda r: _TYPE_ORDER.get(str(r.get("resourceType")), 9))
+
+
+def _ref_id(ref: Any) -> str | None:
+    if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+        return ref["reference"].rsplit("/", 1)[-1]
+    return None
+
+
+def _code_key(codes: list[dict[str, str]]) -> str:
+    for c in codes:
+        if not c.get("system"):
+            return c.get("code", "")
+    return codes[0].get("code", "") if codes else ""
