@@ -201,7 +201,7 @@ def _fhir_link(content: str, where: str) -> str:
     if not content:
         msg = f"{where}: empty content"
         raise BadFeedError(msg)
-    if content.startswith("{"):
+    if content.startswith(("{", "[")):
         try:
             links: Any = json.loads(content)
         except json.JSONDecodeError as exc:

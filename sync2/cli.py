@@ -1,0 +1,339 @@
+"""The ``sync2`` command line.
+
+Every command that touches the passport takes ``--config`` (default ``./sync2.toml``). Errors of
+the sync2 tree print as one clear message and exit 2; a sync in which a source failed exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._errors import Sync2Error
+from .config import Config, load_config
+from .pipeline import Pipeline, SyncSummary
+from .store import PassportStore, open_store
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+passport_app = typer.Typer(no_args_is_help=True, help="Read the passport.")
+failed_app = typer.Typer(no_args_is_help=True, help="The failed-events queue.")
+app.add_typer(passport_app, name="passport")
+app.add_typer(failed_app, name="failed")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The TOML config file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
+DEFAULT_CONFIG = Path("sync2.toml")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+def _load(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+
+
+def _open(config: Config) -> PassportStore:
+    try:
+        return open_store(config.passport.store)
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug")
+    ] = 0,
+) -> None:
+    """sync2: pull OpenMRS hospitals into one patient passport."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def summary_table(summaries: list[SyncSummary]) -> Table:
+    table = Table(title="sync summary")
+    for col in (
+        "source",
+        "ok",
+        "resources",
+        "written",
+        "unchanged",
+        "invalidated",
+        "failed",
+        "parked",
+        "skipped",
+        "seconds",
+        "error",
+    ):
+        table.add_column(col, overflow="fold")
+    for s in summaries:
+        table.add_row(
+            s.source,
+            "yes" if s.ok else "[red]NO[/]",
+            str(s.resources),
+            str(s.written),
+            str(s.unchanged),
+            str(s.invalidated),
+            str(s.failed),
+            str(s.parked),
+            str(s.skipped),
+            f"{s.seconds:.1f}",
+            s.error or "",
+        )
+    return table
+
+
+def _summary_dict(s: SyncSummary) -> dict[str, Any]:
+    return {k: getattr(s, k) for k in SyncSummary.__slots__}  # type: ignore[attr-defined]
+
+
+@app.command()
+def sync(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Only this source id.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One pass over every source (or one). Exit 1 when a source failed."""
+    cfg = _load(config)
+    store = _open(cfg)
+    pipeline = Pipeline(cfg, store)
+    try:
+        if source:
+            cfg.source(source)  # a clear error for an unknown id
+            summaries = [pipeline.sync_source(source, actor="cli")]
+        else:
+            summaries = pipeline.sync_all(actor="cli")
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+    finally:
+        pipeline.close()
+        store.close()
+    if as_json:
+        print(json.dumps([_summary_dict(s) for s in summaries], indent=2))
+    else:
+        console.print(summary_table(summaries))
+    if not all(s.ok for s in summaries):
+        raise typer.Exit(1)
+
+
+@passport_app.command("show")
+def passport_show(
+    national_id: Annotated[str, typer.Argument(help="The patient's national ID.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: JsonOpt = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also superseded versions.")] = False,
+) -> None:
+    """A patient's records from every hospital, newest first."""
+    from mappers import normalise_national_id
+
+    from .passport_view import passport_json, passport_text
+
+    cfg = _load(config)
+    with _open(cfg) as store:
+        patient_id = normalise_national_id(national_id)
+        patient = store.get_patient(patient_id)
+        if patient is None:
+            err_console.print(f"no passport patient with national ID {national_id!r}")
+            raise typer.Exit(1)
+        view = passport_json(
+            patient, store.records_for_patient(patient_id), include_superseded=show_all
+        )
+    if as_json:
+        print(json.dumps(view, indent=2, default=str))
+    else:
+        console.print(passport_text(view), highlight=False, markup=False)
+
+
+@app.command()
+def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None:
+    """Per source: cursors, last run, failures; and the passport's counts."""
+    cfg = _load(config)
+    with _open(cfg) as store:
+        report = status_report(cfg, store)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    table = Table(title="sources")
+    for col in ("source", "name", "enabled", "last run", "ok", "open failed", "dead", "error"):
+        table.add_column(col, overflow="fold")
+    for s in report["sources"]:
+        table.add_row(
+            s["id"],
+            s["name"],
+            str(s["enabled"]),
+            s["last_run"] or "-",
+            str(s["last_ok"]),
+            str(s["failed_open"]),
+            str(s["failed_dead"]),
+            s["last_error"] or "",
+        )
+    console.print(table)
+    console.print(report["counts"])
+
+
+def status_report(cfg: Config, store: PassportStore) -> dict[str, Any]:
+    """The data behind ``sync2 status`` and ``GET /status``."""
+    from datetime import UTC, datetime
+
+    from .store._base import FAILED_DEAD, FAILED_OPEN_STATES
+
+    sources = []
+    for sc in cfg.sources:
+        runs = store.list_audit(limit=1, source=sc.id, kind="sync") + store.list_audit(
+            limit=1, source=sc.id, kind="sync-failed"
+        )
+        last = max(runs, key=lambda e: e.ts) if runs else None
+        sources.append(
+            {
+                "id": sc.id,
+                "name": sc.name,
+                "kind": sc.kind,
+                "enabled": sc.enabled,
+                "cursors": store.get_cursors(sc.id),
+                "last_run": datetime.fromtimestamp(last.ts, UTC).isoformat() if last else None,
+                "last_ok": (last.kind == "sync") if last else None,
+                "last_error": last.details.get("error") if last else None,
+                "failed_open": len(store.list_failed(states=FAILED_OPEN_STATES, source=sc.id)),
+                "failed_dead": len(store.list_failed(states=[FAILED_DEAD], source=sc.id)),
+            }
+        )
+    return {"sources": sources, "counts": store.counts()}
+
+
+@failed_app.command("list")
+def failed_list(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: JsonOpt = False,
+    state: Annotated[str | None, typer.Option(help="pending|retrying|blocked|dead|done")] = None,
+) -> None:
+    """Failed events with their state, attempts and last error."""
+    cfg = _load(config)
+    with _open(cfg) as store:
+        events = store.list_failed(states=[state] if state else None)
+    if as_json:
+        print(json.dumps([e.to_dict() for e in events], indent=2, default=str))
+        return
+    table = Table(title="failed events")
+    for col in ("id", "source", "record", "state", "attempts", "error"):
+        table.add_column(col, overflow="fold")
+    for e in events:
+        record = f"{e.resource_type}/{e.uuid}" if e.uuid else (e.payload_ref or "-")
+        table.add_row(str(e.id), e.source, record, e.state, str(e.attempts), e.error[:200])
+    console.print(table)
+
+
+@failed_app.command("retry")
+def failed_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Failed event ids (default: all open).")
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Retry failed events now (dead ones too when named by id)."""
+    cfg = _load(config)
+    with _open(cfg) as store:
+        pipeline = Pipeline(cfg, store)
+        try:
+            counts = pipeline.retry_failed(ids=ids or None, only_due=False, actor="cli")
+        except Sync2Error as exc:
+            raise _fail(exc) from None
+        finally:
+            pipeline.close()
+    console.print(counts)
+
+
+@app.command()
+def audit(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    limit: int = 50,
+    kind: str | None = None,
+    source: str | None = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The audit log, newest first."""
+    from datetime import UTC, datetime
+
+    cfg = _load(config)
+    with _open(cfg) as store:
+        entries = store.list_audit(limit=limit, kind=kind, source=source)
+    if as_json:
+        print(json.dumps([e.to_dict() for e in entries], indent=2, default=str))
+        return
+    for e in entries:
+        when = datetime.fromtimestamp(e.ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        console.print(
+            f"{when}  {e.kind:<12} {e.source or '-':<10} {e.actor:<8} {e.message}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command()
+def simulate(
+    hospitals: Annotated[int, typer.Option(help="How many hospitals.")] = 3,
+    patients: Annotated[int, typer.Option(help="Patients per hospital.")] = 20,
+    obs_per_patient: Annotated[int, typer.Option(help="Observations per patient.")] = 10,
+    seed: int = 1,
+    base_port: Annotated[int, typer.Option(help="First port (0 = any free port).")] = 8081,
+    live_rate: Annotated[float, typer.Option(help="New obs per second per hospital.")] = 0.0,
+) -> None:
+    """Run simulated OpenMRS hospitals on 127.0.0.1 until Ctrl-C."""
+    from .simulator.cli import simulate as run_simulator
+
+    run_simulator(
+        hospitals=hospitals,
+        patients=patients,
+        obs_per_patient=obs_per_patient,
+        seed=seed,
+        base_port=base_port,
+        live_rate=live_rate,
+    )
+
+
+@app.command()
+def demo(
+    hospitals: Annotated[int, typer.Option(help="Simulated hospitals.")] = 3,
+    store: Annotated[str | None, typer.Option(help="Passport store URL.")] = None,
+    live: Annotated[float, typer.Option(help="Keep syncing new obs for this many seconds.")] = 0.0,
+    patients: Annotated[int, typer.Option(help="Patients per hospital.")] = 20,
+    obs_per_patient: Annotated[int, typer.Option(help="Observations per patient.")] = 10,
+) -> None:
+    """Simulated hospitals -> the embedded passport -> one patient's whole history."""
+    from .demo import run_demo
+
+    try:
+        run_demo(
+            hospitals=hospitals,
+            store_url=store,
+            live_seconds=live,
+            patients=patients,
+            obs_per_patient=obs_per_patient,
+            console=console,
+        )
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
