@@ -272,6 +272,28 @@ class PassportStore(ABC):
     @abstractmethod
     def prune_audit(self, older_than: float) -> int: ...
 
+    # -- leases ----------------------------------------------------------------------------
+    # Several workers on one passport share the sources: a worker syncs a source only while it
+    # holds that source's lease. Not abstract, so stores written before leases still load.
+    def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Take lease ``name`` for ``ttl_seconds`` if it is free, expired or already ``owner``'s.
+
+        Returns:
+            True when ``owner`` now holds the lease, False when another live owner does.
+        """
+        msg = f"{type(self).__name__} does not support leases"
+        raise NotImplementedError(msg)
+
+    def renew_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Extend a lease ``owner`` still holds; False when it expired or someone else has it."""
+        msg = f"{type(self).__name__} does not support leases"
+        raise NotImplementedError(msg)
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up now (only if ``owner`` holds it), so another worker need not wait."""
+        msg = f"{type(self).__name__} does not support leases"
+        raise NotImplementedError(msg)
+
     # -- status ----------------------------------------------------------------------------
     @abstractmethod
     def counts(self) -> dict[str, int]:

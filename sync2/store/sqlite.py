@@ -78,6 +78,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, resource_type TEXT NOT NULL,
     uuid TEXT NOT NULL, base TEXT, passport TEXT NOT NULL, incoming TEXT NOT NULL,
     reason TEXT NOT NULL, state TEXT NOT NULL, resolution TEXT, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
 _RECORD_COLUMNS = {
@@ -719,6 +721,36 @@ class SQLiteStore(PassportStore):
     def prune_audit(self, older_than: float) -> int:
         with self._transaction() as conn:
             return conn.execute("DELETE FROM auditlogs WHERE ts < ?", (older_than,)).rowcount
+
+    # -- leases ----------------------------------------------------------------------------
+    def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Take ``name`` if free, expired or ours; BEGIN IMMEDIATE makes check-and-set atomic."""
+        now = now_ts()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT owner, expires_at FROM leases WHERE name=?",
+                               (name,)).fetchone()
+            if row is not None and row[0] != owner and row[1] >= now:
+                return False
+            conn.execute(
+                "INSERT INTO leases (name, owner, expires_at) VALUES (?,?,?) ON CONFLICT(name) "
+                "DO UPDATE SET owner=excluded.owner, expires_at=excluded.expires_at",
+                (name, owner, now + ttl_seconds),
+            )
+        return True
+
+    def renew_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Extend a lease we still hold; an expired one is lost (someone may have taken it)."""
+        now = now_ts()
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE leases SET expires_at=? WHERE name=? AND owner=? AND expires_at>=?",
+                (now + ttl_seconds, name, owner, now),
+            )
+            return cur.rowcount == 1
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM leases WHERE name=? AND owner=?", (name, owner))
 
     # -- status ----------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
