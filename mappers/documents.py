@@ -41,6 +41,10 @@ class PatientDoc:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     patient_id: str | None = None  # the passport patient this links to, set by the engine
+    #: Every name (preferred first) with given / middle / family and the OpenMRS name extension.
+    names: list[dict[str, Any]] = field(default_factory=list)
+    #: ``year`` | ``month`` | ``day``: fhir2 sends only the year for an estimated birth date.
+    birth_date_precision: str | None = None
 
     resource_type = "Patient"
 
@@ -92,6 +96,8 @@ class DoctorDoc:
     version: str | None = None
     content_hash: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    last_updated: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     resource_type = "Practitioner"
 
@@ -112,6 +118,8 @@ class LocationDoc:
     version: str | None = None
     content_hash: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    last_updated: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     resource_type = "Location"
 
