@@ -660,6 +660,8 @@ class MongoStore(PassportStore):
             query["state"] = {"$in": list(states)}
         if source is not None:
             query["source"] = source
+        if limit <= 0:  # MongoDB reads limit(0) as no limit at all
+            return []
         with self._errors("read"):
             docs = self._col("failed_events").find(query).sort("id", 1).limit(limit)
             return [_failed_from_doc(d) for d in docs]
@@ -702,6 +704,8 @@ class MongoStore(PassportStore):
 
     # -- parked ----------------------------------------------------------------------------
     def list_parked(self, limit: int = 1000) -> list[ParkedRecord]:
+        if limit <= 0:  # MongoDB reads limit(0) as no limit at all
+            return []
         with self._errors("read"):
             docs = self._col("parked").find().sort([("created_at", 1), ("_id", 1)]).limit(limit)
             return [ParkedRecord(d["national_id"], RecordDoc(**d["doc"])) for d in docs]
@@ -737,6 +741,8 @@ class MongoStore(PassportStore):
             query["kind"] = kind
         if source is not None:
             query["source"] = source
+        if limit <= 0:  # MongoDB reads limit(0) as no limit at all
+            return []
         with self._errors("read"):
             docs = self._col("auditlogs").find(query).sort("seq", -1).limit(limit)
             return [
