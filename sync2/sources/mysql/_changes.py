@@ -1,0 +1,149 @@
+"""The change queries: which rows moved past a watermark, one SQL per stream, from the schema.
+
+Each query yields ``pk`` and an integer ``mark`` for rows with ``mark >= %(lower)s`` and after
+the keyset position ``(%(last_mark)s, %(last_pk)s)``, ordered by ``(mark, pk)``, ``%(limit)s``
+at a time. New obs are found by ``obs_id`` (the primary key: cheap, and immune to clock skew);
+everything that can change in place is found by the latest of its row times (created, changed,
+voided, retired), across the child rows that change what the FHIR resource shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._schema import Schema
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeQuery:
+    """One stream's change query and how its watermark behaves."""
+
+    stream: str
+    sql: str
+    by_time: bool  # mark is epoch seconds (else an auto-increment id)
+    versioned: bool  # rows change in place: the boundary key carries the mark
+
+
+def _latest(schema: Schema, table: str, alias: str) -> str:
+    """``GREATEST`` over a row's times; NULL-safe because ``date_created`` is NOT NULL."""
+    cols = [f"{alias}.date_created"]
+    for extra in ("date_changed", "date_voided", "date_retired"):
+        if schema.has(table, extra):
+            cols.append(f"COALESCE({alias}.{extra}, {alias}.date_created)")
+    return cols[0] if len(cols) == 1 else f"GREATEST({', '.join(cols)})"
+
+
+def _page(inner: str) -> str:
+    return (
+        f"SELECT pk, mark FROM ({inner}) ch "
+        "WHERE mark > %(last_mark)s OR (mark = %(last_mark)s AND pk > %(last_pk)s) "
+        "ORDER BY mark, pk LIMIT %(limit)s"
+    )
+
+
+def _grouped(parts: list[str]) -> str:
+    union = " UNION ALL ".join(parts)
+    return f"SELECT pk, UNIX_TIMESTAMP(MAX(t)) AS mark FROM ({union}) u GROUP BY pk"
+
+
+def _part(pk: str, time_expr: str, source: str) -> str:
+    return f"SELECT {pk} AS pk, {time_expr} AS t FROM {source} WHERE {time_expr} >= FROM_UNIXTIME(%(lower)s)"
+
+
+def _single(schema: Schema, table: str, pk: str) -> str:
+    return _grouped([_part(f"x.{pk}", _latest(schema, table, "x"), f"{table} x")])
+
+
+def change_queries(schema: Schema) -> list[ChangeQuery]:
+    """The streams this schema supports, in the order the engine should apply them."""
+    out = [
+        ChangeQuery("mysql:location", _page(_single(schema, "location", "location_id")), True, True)
+    ]
+    if schema.providers:
+        out.append(
+            ChangeQuery(
+                "mysql:provider", _page(_single(schema, "provider", "provider_id")), True, True
+            )
+        )
+    elif schema.has("encounter", "provider_id"):
+        source = "person x JOIN (SELECT DISTINCT provider_id FROM encounter) ep ON ep.provider_id = x.person_id"
+        out.append(
+            ChangeQuery(
+                "mysql:provider",
+                _page(_grouped([_part("x.person_id", _latest(schema, "person", "x"), source)])),
+                True,
+                True,
+            )
+        )
+    patient_parts = [
+        _part(
+            "pa.patient_id",
+            f"GREATEST({_latest(schema, 'person', 'x')}, {_latest(schema, 'patient', 'pa')})",
+            "person x JOIN patient pa ON pa.patient_id = x.person_id",
+        ),
+        _part(
+            "pa.patient_id",
+            _latest(schema, "person_name", "x"),
+            "person_name x JOIN patient pa ON pa.patient_id = x.person_id",
+        ),
+        _part("x.patient_id", _latest(schema, "patient_identifier", "x"), "patient_identifier x"),
+    ]
+    if schema.has("person_address"):
+        patient_parts.append(
+            _part(
+                "pa.patient_id",
+                _latest(schema, "person_address", "x"),
+                "person_address x JOIN patient pa ON pa.patient_id = x.person_id",
+            )
+        )
+    out.append(ChangeQuery("mysql:patient", _page(_grouped(patient_parts)), True, True))
+    encounter_parts = [_part("x.encounter_id", _latest(schema, "encounter", "x"), "encounter x")]
+    if schema.providers:
+        encounter_parts.append(
+            _part(
+                "x.encounter_id", _latest(schema, "encounter_provider", "x"), "encounter_provider x"
+            )
+        )
+    out.append(ChangeQuery("mysql:encounter", _page(_grouped(encounter_parts)), True, True))
+    out.append(
+        ChangeQuery(
+            "mysql:obs",
+            _page("SELECT obs_id AS pk, obs_id AS mark FROM obs WHERE obs_id >= %(lower)s"),
+            False,
+            False,
+        )
+    )
+    out.append(
+        ChangeQuery(
+            "mysql:voids",
+            _page(
+                "SELECT obs_id AS pk, UNIX_TIMESTAMP(date_voided) AS mark FROM obs "
+                "WHERE voided = 1 AND date_voided >= FROM_UNIXTIME(%(lower)s)"
+            ),
+            True,
+            False,
+        )
+    )
+    return out
+
+
+def replacement_sql(schema: Schema) -> str:
+    """The uuid of the row that replaced each voided obs (an edit), or NULL (a plain void).
+
+    1.9+ links the new row by ``previous_version``; before, an edit is a void plus a new row
+    with the same person, concept, time and encounter (B2), so they are paired on those.
+    """
+    if schema.has("obs", "previous_version"):
+        inner = (
+            "SELECT n.uuid FROM obs n WHERE n.previous_version = o.obs_id ORDER BY n.obs_id LIMIT 1"
+        )
+    else:
+        inner = (
+            "SELECT n.uuid FROM obs n WHERE n.person_id = o.person_id "
+            "AND n.concept_id = o.concept_id AND n.obs_datetime = o.obs_datetime "
+            "AND n.encounter_id <=> o.encounter_id AND n.obs_id > o.obs_id AND n.voided = 0 "
+            "ORDER BY n.obs_id LIMIT 1"
+        )
+    return (
+        f"SELECT o.obs_id, o.uuid, ({inner}) AS replaced_by FROM obs o WHERE o.obs_id IN ({{ids}})"
+    )
