@@ -158,7 +158,7 @@ def passport_show(
     if as_json:
         print(json.dumps(view, indent=2, default=str))
     else:
-        console.print(passport_text(view), highlight=False, markup=False)
+        console.print(passport_text(view), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -28,7 +28,14 @@ from .store import open_store
 DEFAULT_DEMO_STORE = "sqlite:///demo-passport.db"
 
 
-def _demo_config(servers: list[Any], store_url: str) -> Config:
+def config_for_servers(
+    servers: list[Any],
+    store_url: str,
+    *,
+    matching: dict[str, Any] | None = None,
+    **source_options: Any,
+) -> Config:
+    """A config that points at running simulated hospitals (used by the demo and the tests)."""
     sources = [
         SourceConfig(  # type: ignore[call-arg]
             id=s.hospital.id,
@@ -37,13 +44,13 @@ def _demo_config(servers: list[Any], store_url: str) -> Config:
             base_url=s.url,
             username=s.username,
             password=s.password,
-            feeds=["location", "patient", "encounter", "observation"],
+            **{"feeds": ["location", "patient", "encounter", "observation"], **source_options},
         )
         for s in servers
     ]
     return Config(  # type: ignore[call-arg]
         passport=PassportConfig(store=store_url),  # type: ignore[call-arg]
-        matching=MatchingConfig(identifier_types=["National ID"], on_unmatched="create"),
+        matching=MatchingConfig(**{"identifier_types": ["National ID"], **(matching or {})}),
         sources=sources,
     )
 
@@ -94,7 +101,7 @@ def run_demo(
         console.print(f"[bold]{len(servers)} simulated hospitals on 127.0.0.1[/]")
         for s in servers:
             console.print(f"  {s.hospital.name:<24} {s.url}")
-        config = _demo_config(servers, store_url)
+        config = config_for_servers(servers, store_url)
         store = open_store(store_url)
         pipeline = Pipeline(config, store)
         try:
@@ -144,7 +151,7 @@ def _show(store: Any, nid: str, console: Console) -> dict[str, Any]:
         return {}
     view = passport_json(patient, store.records_for_patient(nid))
     console.print()
-    console.print(passport_text(view), highlight=False, markup=False)
+    console.print(passport_text(view), highlight=False, markup=False, soft_wrap=True)
     return view
 
 
