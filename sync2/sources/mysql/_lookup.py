@@ -107,7 +107,13 @@ class Lookup:
             ids,
         )
         name_cols = ", ".join(
-            ["concept_id", "name", "locale", "voided", *s.optional("concept_name", "locale_preferred", "concept_name_type")]
+            [
+                "concept_id",
+                "name",
+                "locale",
+                "voided",
+                *s.optional("concept_name", "locale_preferred", "concept_name_type"),
+            ]
         )
         names: dict[int, list[dict[str, Any]]] = {}
         for row in self.select_in(
