@@ -155,8 +155,8 @@ def choose_concept_name(
     >>> rows = [{"name": "WT", "locale": "en_GB", "concept_name_type": "SHORT"},
     ...         {"name": "Weight", "locale": "en_GB", "concept_name_type": "FULLY_SPECIFIED"},
     ...         {"name": "Poids", "locale": "fr", "locale_preferred": 1}]
-    >>> choose_concept_name(rows, "en"), choose_concept_name(rows, "fr"), choose_concept_name(rows, "sw")
-    ('Weight', 'Poids', 'Weight')
+    >>> [choose_concept_name(rows, loc) for loc in ("en", "fr", "sw")]
+    ['Weight', 'Poids', 'Weight']
     """
     live = [r for r in names if not flag(r.get("voided")) and r.get("name")]
     if not live:
@@ -256,8 +256,9 @@ class ConceptInfo:
 def codeable_concept(concept: ConceptInfo) -> JSON:
     """fhir2's CodeableConcept: text, the uuid coding without system, then mapped terms.
 
-    >>> codeable_concept(ConceptInfo("5089AAAA", "Weight", ({"system": "http://loinc.org", "code": "3141-9"},)))
-    {'coding': [{'code': '5089AAAA', 'display': 'Weight'}, {'system': 'http://loinc.org', 'code': '3141-9'}], 'text': 'Weight'}
+    >>> cc = codeable_concept(ConceptInfo("5089AAAA", "Weight", ({"system": "s", "code": "1"},)))
+    >>> cc["coding"], cc["text"]
+    ([{'code': '5089AAAA', 'display': 'Weight'}, {'system': 's', 'code': '1'}], 'Weight')
     """
     first: JSON = {"code": concept.uuid}
     if concept.name:

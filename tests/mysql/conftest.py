@@ -160,7 +160,8 @@ def load_dbunit(conn: Any, database: str, path: Path) -> int:
             if not cols:
                 continue
             cur.execute(
-                f"REPLACE INTO `{table}` ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})",
+                f"REPLACE INTO `{table}` ({', '.join(cols)}) "
+                f"VALUES ({', '.join(['%s'] * len(cols))})",
                 [_value(element.attrib[c]) for c in cols],
             )
             loaded += 1
@@ -188,7 +189,8 @@ def openmrs(mariadb: MariaDB, fixtures_dir_session: Path) -> MariaDB:
     load_dbunit(conn, "omrs_rev", dbunit / "core_ObsServiceTest-RevisionObs.xml")
     with conn.cursor() as cur:  # what the 1.9 upgrade migrated, put back the 1.8 way
         cur.execute(
-            "INSERT INTO omrs18.concept_map (source, source_code, creator, date_created, concept_id, uuid) "
+            "INSERT INTO omrs18.concept_map "
+            "(source, source_code, creator, date_created, concept_id, uuid) "
             "SELECT t.concept_source_id, t.code, m.creator, m.date_created, m.concept_id, m.uuid "
             "FROM omrs_rev.concept_reference_map m JOIN omrs_rev.concept_reference_term t "
             "ON t.concept_reference_term_id = m.concept_reference_term_id"

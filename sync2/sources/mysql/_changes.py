@@ -47,7 +47,10 @@ def _grouped(parts: list[str]) -> str:
 
 
 def _part(pk: str, time_expr: str, source: str) -> str:
-    return f"SELECT {pk} AS pk, {time_expr} AS t FROM {source} WHERE {time_expr} >= FROM_UNIXTIME(%(lower)s)"
+    return (
+        f"SELECT {pk} AS pk, {time_expr} AS t FROM {source} "
+        f"WHERE {time_expr} >= FROM_UNIXTIME(%(lower)s)"
+    )
 
 
 def _single(schema: Schema, table: str, pk: str) -> str:
@@ -66,7 +69,10 @@ def change_queries(schema: Schema) -> list[ChangeQuery]:
             )
         )
     elif schema.has("encounter", "provider_id"):
-        source = "person x JOIN (SELECT DISTINCT provider_id FROM encounter) ep ON ep.provider_id = x.person_id"
+        source = (
+            "person x JOIN (SELECT DISTINCT provider_id FROM encounter) ep "
+            "ON ep.provider_id = x.person_id"
+        )
         out.append(
             ChangeQuery(
                 "mysql:provider",

@@ -6,6 +6,7 @@ sync2 error tree. Messages name the host and database, never the password.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -156,8 +157,7 @@ def connect(target: MySQLTarget) -> pymysql.connections.Connection[Any]:
         )
         with conn.cursor() as cur:
             cur.execute("SET time_zone = '+00:00'")
-            try:
+            # an old server has no read-only sessions; the grants check still runs
+            with contextlib.suppress(pymysql.err.MySQLError):
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
-            except pymysql.err.MySQLError:
-                pass  # an old server without read-only sessions; the grants check still runs
     return conn

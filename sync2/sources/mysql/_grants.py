@@ -56,7 +56,7 @@ def write_privileges(grants: Iterable[str], database: str) -> list[str]:
     []
     >>> write_privileges(["GRANT SELECT, INSERT, UPDATE ON `openmrs`.* TO `rw`@`%`"], "openmrs")
     ['INSERT', 'UPDATE']
-    >>> write_privileges(["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"], "x")
+    >>> write_privileges(["GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION"], "x")
     ['ALL PRIVILEGES']
     """
     found: set[str] = set()

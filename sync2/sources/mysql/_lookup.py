@@ -300,7 +300,8 @@ class Lookup:
         rows = (
             self.select_in(
                 "SELECT l.*, parent.uuid AS parent_uuid, parent.retired AS parent_retired "
-                "FROM location l LEFT JOIN location parent ON parent.location_id = l.parent_location "
+                "FROM location l LEFT JOIN location parent "
+                "ON parent.location_id = l.parent_location "
                 "WHERE l.location_id IN ({ids})",
                 location_ids,
             )

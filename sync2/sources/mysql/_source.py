@@ -319,7 +319,8 @@ class MySQLSource(Source):
             ids = [
                 int(r["person_id"])
                 for r in lookup.select_in(
-                    "SELECT person_id FROM person WHERE CONCAT('prov', SUBSTRING(uuid, 5)) IN ({ids})",
+                    "SELECT person_id FROM person "
+                    "WHERE CONCAT('prov', SUBSTRING(uuid, 5)) IN ({ids})",
                     uuids,
                 )
             ]
