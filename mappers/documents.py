@@ -6,7 +6,7 @@ free of any store or HTTP knowledge. Every document is keyed by ``(source, resou
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 RECORD_TYPES = ("condition", "medication", "test", "visit", "vital", "other")
@@ -49,7 +49,7 @@ class PatientDoc:
     resource_type = "Patient"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow_dict(self)
 
 
 @dataclass(slots=True)
@@ -82,7 +82,7 @@ class RecordDoc:
     superseded_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow_dict(self)
 
 
 @dataclass(slots=True)
@@ -102,7 +102,7 @@ class DoctorDoc:
     resource_type = "Practitioner"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow_dict(self)
 
 
 @dataclass(slots=True)
@@ -124,7 +124,23 @@ class LocationDoc:
     resource_type = "Location"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _shallow_dict(self)
 
 
 Document = PatientDoc | RecordDoc | DoctorDoc | LocationDoc
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _shallow_dict(doc: Any) -> dict[str, Any]:
+    """The document's fields as a dict, sharing (not copying) nested values.
+
+    ``dataclasses.asdict`` deep-copies the raw FHIR resource of every record, which cost more
+    than mapping it; the store serialises the result at once, so a shallow view is enough.
+    """
+    cls = type(doc)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(doc))
+    return {name: getattr(doc, name) for name in names}
