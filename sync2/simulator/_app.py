@@ -99,7 +99,7 @@ class SimulatorApp:
             if early is not None:
                 await self._send(send, early)
                 return
-        if scope["method"] not in ("GET", "HEAD"):
+        if scope["method"] != "GET":
             reply = outcome(405, f"method {scope['method']} is not supported (read-only server)")
         else:
             reply = self.handle(path, scope["query_string"].decode("latin-1"), headers)

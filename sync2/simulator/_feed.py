@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from html import escape
 
-from ._hospital import CATEGORIES, FeedEvent, Hospital
+from ._hospital import CATEGORIES, Feed, FeedEvent, Hospital
 from ._util import atom_datetime, hashed_uuid
 
 PAGE_SIZE = 5
@@ -21,7 +21,7 @@ class FeedPageNotFound(Exception):
     """n <= 0 or n > N: the real server throws AtomFeedRuntimeException (HTTP 500)."""
 
 
-def page_count(events: list[FeedEvent]) -> int:
+def page_count(events: Feed) -> int:
     return (len(events) + PAGE_SIZE - 1) // PAGE_SIZE
 
 
@@ -58,7 +58,7 @@ def render_page(h: Hospital, category: str, n: int | None, self_url: str, page_b
         FeedPageNotFound: for n <= 0 or n > the number of pages.
     """
     with h.lock:
-        events = h.feeds.get(category, [])
+        events = h.feeds.get(category) or Feed()
         total = page_count(events)
         if n is None:
             n = total

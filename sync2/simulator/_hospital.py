@@ -6,12 +6,14 @@ way the atomfeed Hibernate interceptor does: inserts, then updates, then voids, 
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from . import _fhir
 from ._concepts import DIAGNOSES, KINDS, NOTES, Concept
@@ -42,6 +44,53 @@ class FeedEvent(NamedTuple):
     rec: Rec
     timestamp: int
     filter_tag: str | None
+
+
+_ACTIONS = ("CREATED", "UPDATED", "VOIDED", "RETIRED", "UNRETIRED", "UNVOIDED", "DELETED")
+
+
+class Feed:
+    """One category's ``event_records``, stored column-wise (a million events stay small).
+
+    Reads like a list of FeedEvent: ``len(feed)``, ``feed[i]``, ``feed[a:b]``.
+    """
+
+    def __init__(self) -> None:
+        self._actions = bytearray()
+        self._recs: list[Rec] = []
+        self._stamps = array("q")
+        self._tags: dict[int, str] = {}  # index -> filter tag, only when feed_filter is on
+
+    def __len__(self) -> int:
+        return len(self._recs)
+
+    def append(self, ev: FeedEvent) -> None:
+        if ev.filter_tag is not None:
+            self._tags[len(self._recs)] = ev.filter_tag
+        self._actions.append(_ACTIONS.index(ev.action))
+        self._recs.append(ev.rec)
+        self._stamps.append(ev.timestamp)
+
+    def _at(self, i: int) -> FeedEvent:
+        return FeedEvent(
+            _ACTIONS[self._actions[i]], self._recs[i], self._stamps[i], self._tags.get(i)
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> FeedEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[FeedEvent]: ...
+    def __getitem__(self, index: int | slice) -> FeedEvent | list[FeedEvent]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self._recs)))]
+        if index < 0:
+            index += len(self._recs)
+        if not 0 <= index < len(self._recs):
+            raise IndexError(index)
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[FeedEvent]:
+        return (self._at(i) for i in range(len(self._recs)))
 
 
 #: kinds ``add_observation`` picks from when none is given
@@ -109,7 +158,7 @@ class Hospital:
         self.users = Table()  # users: the Practitioner search quirk
         self.locations = Table()
         self.identifiers: dict[str, list[tuple[str, Patient]]] = {}
-        self.feeds: dict[str, list[FeedEvent]] = {c: [] for c in CATEGORIES}
+        self.feeds: dict[str, Feed] = {c: Feed() for c in CATEGORIES}
         self.root_location: Location | None = None
         self.wards: list[Location] = []
         self.encounter_types: dict[str, tuple[str, str]] = {}
@@ -164,8 +213,6 @@ class Hospital:
         """Compact FHIR JSON of ``rec``, cached (bounded) until the row changes."""
         text = self._json.get(rec)
         if text is None:
-            import json
-
             text = json.dumps(_fhir.render(rec), separators=(",", ":"), ensure_ascii=False)
             if len(self._json) >= JSON_CACHE_SIZE:
                 del self._json[next(iter(self._json))]

@@ -7,6 +7,7 @@ Times are whole epoch seconds, as OpenMRS DATETIME columns are.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from typing import Any
@@ -224,7 +225,7 @@ class Table:
         self.append_only = append_only
         self.by_uuid: dict[str, Rec] = {}
         self.rows: list[Rec] = []
-        self._lus: list[int] = []  # append-only: lu of rows[i]
+        self._lus = array("q")  # append-only: lu of rows[i], 8 bytes each
         self._keys: list[tuple[int, int]] = []  # mutable: sorted (lu, seq)
         self._by_seq: dict[int, Rec] = {}
 

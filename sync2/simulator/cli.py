@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from time import sleep
 
 from ._generate import generate_hospitals
 from ._server import serve_hospitals
@@ -34,7 +34,7 @@ def simulate(
         owed = 0.0
         try:
             while True:
-                time.sleep(1.0)
+                sleep(1.0)
                 owed += live_rate
                 k = int(owed)
                 if k:
