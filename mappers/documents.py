@@ -80,6 +80,10 @@ class RecordDoc:
     warnings: list[str] = field(default_factory=list)
     patient_id: str | None = None  # set by the engine once the patient is matched
     superseded_by: str | None = None
+    #: Conflict bookkeeping kept by the engine (``conflicts.records``): the source hash last
+    #: synced (``base_hash``), the hash and values of the passport-visible fields as synced
+    #: (``passport_hash``, ``base_fields``) and the last passport edit (``edited_*``).
+    sync_state: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _shallow_dict(self)
