@@ -44,7 +44,7 @@ def config_for_servers(
             base_url=s.url,
             username=s.username,
             password=s.password,
-            **{"feeds": ["location", "patient", "encounter", "observation"], **source_options},
+            **{"feeds": ["location", "patient", "visit", "encounter", "observation"], **source_options},
         )
         for s in servers
     ]

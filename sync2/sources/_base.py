@@ -70,6 +70,9 @@ class Source(ABC):
 
     id: str
     name: str
+    #: True when ``batches`` may run in one thread while ``fetch`` runs in another (the engine
+    #: then prefetches the next batch while it stores the current one).
+    concurrent_reads: bool = False
 
     @abstractmethod
     def batches(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:
