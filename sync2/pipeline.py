@@ -73,6 +73,8 @@ class SyncSummary:
     conflicts: int = 0
     seconds: float = 0.0
     error: str | None = None
+    #: the source refused our credentials or rights (401/403): a human must fix the config
+    unauthorised: bool = False
 
     def add(self, other: SyncSummary) -> None:
         for name in (
@@ -186,7 +188,9 @@ class Pipeline:
                 if self._after_apply is not None:
                     self._after_apply(sb)
         except SourceAuthError as exc:
-            total.ok, total.error = False, f"unauthorised: {exc}"
+            total.ok, total.error, total.unauthorised = False, f"unauthorised: {exc}", True
+        except SourceUnavailable as exc:  # breaker open: costs nothing, retried next run
+            total.ok, total.error = False, f"unavailable: {exc}"
         except Sync2Error as exc:
             total.ok, total.error = False, str(exc)
         total.seconds = self._clock() - started
@@ -234,8 +238,9 @@ class Pipeline:
         )
         resources = _dedupe(sb.resources)
         summary.resources = len(resources)
-        for note in sb.notes:
-            wb.audit.append(AuditEntry(kind="source", message=note, source=source.id))
+        for note in sb.notes:  # a lost marker gets its own kind: admins look for it
+            kind = "lost-marker" if note.startswith("marker entry") else "source"
+            wb.audit.append(AuditEntry(kind=kind, message=note, source=source.id))
         for failure in sb.failures:
             wb.failed.append(self._failed(source.id, sb.stream, failure))
 
@@ -609,7 +614,7 @@ class Pipeline:
                     for e in events
                     if (e.next_attempt_at or 0) <= now or e.state == FAILED_BLOCKED
                 ]
-        counts = {"done": 0, "retrying": 0, "dead": 0}
+        counts = {"done": 0, "retrying": 0, "dead": 0, "waiting": 0}
         by_entity: dict[tuple[str, str | None, str | None], list[FailedEvent]] = {}
         for e in events:
             by_entity.setdefault((e.source, e.resource_type, e.uuid), []).append(e)
@@ -617,22 +622,16 @@ class Pipeline:
             ok, error = False, "no resource to fetch (a malformed feed entry)"
             if rtype and uuid:
                 try:
-                    source = self.source(src)
-                    fetched = source.fetch(rtype, [uuid])
-                    if fetched.failures:
-                        error = fetched.failures[0].error
-                    else:
-                        for e in group:  # clear the way before re-applying
-                            e.state = FAILED_DONE
-                            self.store.update_failed(e)
-                        self.apply_resources(
-                            source, list(fetched.found.values()), gone=fetched.gone, stream="retry"
-                        )
-                        ok = True
+                    ok, error = self._retry_entity(self.source(src), rtype, uuid)
+                except SourceUnavailable:  # the hospital is down: not this event's fault
+                    counts["waiting"] += len(group)
+                    continue
                 except Sync2Error as exc:
                     error = str(exc)
             for e in group:
-                if ok:
+                if ok:  # applied first, closed after: a crash in between only retries again
+                    e.state = FAILED_DONE
+                    self.store.update_failed(e)
                     counts["done"] += 1
                     continue
                 e.attempts += 1
@@ -659,6 +658,25 @@ class Pipeline:
                 )
             )
         return counts
+
+    def _retry_entity(self, source: Source, rtype: str, uuid: str) -> tuple[bool, str]:
+        """Fetch one entity's current state and apply it; (done, error).
+
+        A change that still fails (fetch or mapping) is not written as a new failed event: the
+        existing one counts the attempt, so it is dead-lettered after ``max_attempts``.
+        """
+        fetched = source.fetch(rtype, [uuid])
+        if fetched.failures:
+            return False, fetched.failures[0].error
+        sb = SourceBatch(
+            stream="retry", cursor={}, resources=list(fetched.found.values()), gone=fetched.gone
+        )
+        prepared = self.prepare(source, sb)
+        mine = [f for f in prepared.batch.failed if (f.resource_type, f.uuid) == (rtype, uuid)]
+        if mine:
+            return False, mine[0].error
+        self.store.apply(prepared.batch, None)
+        return True, ""
 
 
 def _patients_with_national_id(

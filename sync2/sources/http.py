@@ -20,16 +20,19 @@ from tenacity import (
     RetryCallState,
     retry,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
 )
 
 from .._errors import (
     BadResponseError,
     SourceAuthError,
+    SourceUnavailable,
     Sync2Error,
     TransientSourceError,
 )
 from ..config import HttpConfig
+from .breaker import CircuitBreaker
 
 Action = Literal["ok", "retry", "auth", "missing", "gone", "fail"]
 
@@ -115,7 +118,11 @@ class Response:
 class HttpTransport:
     """GETs against one OpenMRS server with Basic auth, timeouts, retries and a size limit.
 
-    Read-only by construction: it has no method that writes.
+    Read-only by construction: it has no method that writes. Every attempt goes through the
+    source's :class:`~sync2.sources.breaker.CircuitBreaker` (``breaker``): while it is open a call
+    is refused at once with ``SourceUnavailable``, so a dead hospital costs nothing.
+    ``backoff_seconds`` is the first retry delay (doubling, at most 8 s); a ``Retry-After`` hint
+    wins, capped at ``max_retry_after``.
     """
 
     def __init__(
@@ -127,8 +134,14 @@ class HttpTransport:
         config: HttpConfig | None = None,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        breaker: CircuitBreaker | None = None,
+        backoff_seconds: float = 0.2,
+        max_retry_after: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.breaker = breaker or CircuitBreaker(_safe_url(self.base_url))
+        self.backoff_seconds = backoff_seconds
+        self.max_retry_after = max_retry_after
         self.config = config or HttpConfig()  # type: ignore[call-arg]
         auth = httpx.BasicAuth(username, password) if username and password is not None else None
         verify: Any = self.config.ca_bundle or self.config.verify_tls
@@ -170,18 +183,32 @@ class HttpTransport:
         def _wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             hinted = getattr(exc, "retry_after", None)
-            backoff = min(8.0, 0.2 * (2 ** (state.attempt_number - 1)))
-            return min(30.0, hinted) if hinted is not None else backoff
+            backoff = min(8.0, self.backoff_seconds * (2 ** (state.attempt_number - 1)))
+            return min(self.max_retry_after, hinted) if hinted is not None else backoff
 
         @retry(
             stop=stop_after_attempt(attempts),
             wait=_wait,
-            retry=retry_if_exception_type(TransientSourceError),
+            retry=retry_if_exception_type(TransientSourceError)
+            & retry_if_not_exception_type(SourceUnavailable),
             sleep=self._sleep,
             reraise=True,
         )
         def _once() -> Response:
-            return self._get_once(url, params, auth)
+            self.breaker.check(_safe_url(url))
+            try:
+                response = self._get_once(url, params, auth)
+            except SourceAuthError as exc:
+                self.breaker.record_unauthorised(str(exc))
+                raise
+            except TransientSourceError as exc:
+                self.breaker.record_failure(str(exc))
+                raise
+            except Sync2Error:
+                self.breaker.record_success()  # a live server answered, if badly
+                raise
+            self.breaker.record_success()
+            return response
 
         return _once()
 

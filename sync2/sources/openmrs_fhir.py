@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .._errors import BadFeedError, TransientSourceError
+from .._errors import BadFeedError, SourceUnavailable, TransientSourceError
 from ..config import HttpConfig, SourceConfig
 from ._base import Failure, FetchResult, Source, SourceBatch
 from .atomfeed import (
@@ -29,10 +29,14 @@ from .atomfeed import (
     parse_page,
     read_entry,
 )
+from .breaker import CircuitBreaker
 from .fhir_client import FhirClient
 from .http import HttpTransport, rebase
 
 log = logging.getLogger(__name__)
+
+_ENCOUNTER_TAG_SYSTEM = "http://fhir.openmrs.org/ext/encounter-tag"
+_ENCOUNTER_TAGS = {"visit": "visit", "encounter": "encounter"}
 
 #: Decides, from an entry's catchment tags alone, whether to fetch it at all.
 TagFilter = Callable[[list[FeedFilterTag]], bool]
@@ -40,6 +44,8 @@ TagFilter = Callable[[list[FeedFilterTag]], bool]
 
 class OpenMRSFhirSource(Source):
     """Atom feed + FHIR R4 source."""
+
+    concurrent_reads = True  # httpx.Client is thread-safe
 
     def __init__(
         self,
@@ -49,6 +55,7 @@ class OpenMRSFhirSource(Source):
         transport: HttpTransport | None = None,
         window: int = 100,
         tag_filter: TagFilter | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.config = config
         self.id = config.id
@@ -60,7 +67,10 @@ class OpenMRSFhirSource(Source):
             username=config.username,
             password=config.password.get_secret_value() if config.password else None,
             config=http,
+            breaker=breaker or CircuitBreaker(config.id),
         )
+        #: read by status (``getattr(source, "breaker", None)``); one per source
+        self.breaker = self.transport.breaker
         self.fhir = FhirClient(self.transport, id_batch_size=http.id_batch_size)
         self.window = window
         self.tag_filter = tag_filter
@@ -117,7 +127,10 @@ class OpenMRSFhirSource(Source):
             marker = self.walker(category).head_marker()
             head = marker.to_dict() if marker else {}
         running = {"phase": "snapshot", "head": head}
-        for page in self.fhir.search_pages(resource_type, {"_count": 100}):
+        params: dict[str, Any] = {"_count": 100}
+        if category in _ENCOUNTER_TAGS:  # visits and encounters share the FHIR type
+            params["_tag"] = f"{_ENCOUNTER_TAG_SYSTEM}|{_ENCOUNTER_TAGS[category]}"
+        for page in self.fhir.search_pages(resource_type, params):
             yield SourceBatch(stream=stream, cursor=running, resources=page)
         done = {"phase": "feed", "marker": head or None}
         yield SourceBatch(stream=stream, cursor=done, notes=[f"snapshot of {category} done"])
@@ -186,6 +199,7 @@ class OpenMRSFhirSource(Source):
         )
         for rtype, uuids in by_type.items():
             fetched = self.fhir.fetch(rtype, uuids)
+            self._stop_if_unavailable()
             batch.resources.extend(fetched.found.values())
             batch.gone.extend(fetched.gone)
             for failure in fetched.failures:
@@ -205,11 +219,21 @@ class OpenMRSFhirSource(Source):
                 )
         return batch
 
+    def _stop_if_unavailable(self) -> None:
+        """A hospital that died mid-window: give up the window rather than turn every one of its
+        entries into a failed event; its cursor does not move, so the next run reads it again."""
+        if self.breaker.state == "open":
+            msg = (
+                f"source {self.id} became unavailable mid-window "
+                f"(circuit breaker open; last error: {self.breaker.last_error})"
+            )
+            raise SourceUnavailable(msg, retry_after=self.breaker.retry_in())
+
     def fetch(self, resource_type: str, uuids: Iterable[str]) -> FetchResult:
         return self.fhir.fetch(resource_type, uuids)
 
     def patient_history(self, patient_uuid: str) -> Iterator[dict[str, Any]]:
-        status, patient = self.fhir.read("Patient", patient_uuid)
+        _status, patient = self.fhir.read("Patient", patient_uuid)
         if patient is not None:
             yield patient
         for rtype in ("Encounter", "Observation"):
