@@ -64,6 +64,41 @@ class HttpConfig(_Model):
     id_batch_size: int = Field(100, ge=1, le=100, description="uuids per _id=a,b,c search.")
 
 
+class AdminConfig(_Model):
+    """``[admin]``: the admin HTTP API and the scheduler of ``sync2 serve`` / ``sync2 run``.
+
+    Tokens never live in this file: they come from the environment variable named by
+    ``token_env`` and/or the file named by ``token_file`` (see docs/service.md).
+    """
+
+    host: str = Field("127.0.0.1", description="Address the admin API listens on.")
+    port: int = Field(8090, ge=0, le=65535, description="Port of the admin API (0 = any free).")
+    token_env: str = Field(
+        "SYNC2_API_TOKENS",
+        description="Environment variable holding bearer tokens: 'role:token,...' "
+        "(role admin or doctor; a bare token is an admin token).",
+    )
+    token_file: str | None = Field(
+        None,
+        description="File of bearer tokens, one 'role name token' (or 'role name sha256:HEX') "
+        "a line; # starts a comment.",
+    )
+    audit_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Audit entries older than this are pruned by the scheduler; "
+        "default: passport.audit_retention_days.",
+    )
+    auto_start: bool = Field(
+        True, description="sync2 serve starts the scheduler at once (else POST start)."
+    )
+    lease_ttl_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Length of a source lease when several workers share one passport.",
+    )
+
+
 class SourceConfig(_Model):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
     name: str = Field(description="Hospital name shown in the passport.")
@@ -75,7 +110,7 @@ class SourceConfig(_Model):
     username: str | None = Field(None, description="OpenMRS user (Basic auth).")
     password: SecretStr | None = Field(None, description="Its password; use ${VAR}.")
     feeds: list[str] = Field(
-        default_factory=lambda: ["patient", "encounter", "observation"],
+        default_factory=lambda: ["location", "patient", "visit", "encounter", "observation"],
         description="Atom feed categories to follow, in this order.",
     )
     mode: Literal["feed", "poll"] = Field(
@@ -121,7 +156,10 @@ class Config(_Model):
     conflicts: dict[str, Any] = Field(
         default_factory=dict, description="Conflict strategy per resource type."
     )
-    admin: dict[str, Any] = Field(default_factory=dict, description="Admin API settings.")
+    admin: AdminConfig = Field(
+        default_factory=AdminConfig,  # type: ignore[arg-type]
+        description="Admin API and scheduler settings (sync2 serve / sync2 run).",
+    )
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -1,0 +1,135 @@
+"""``sync2 serve`` and ``sync2 run``: load the config, build the service, run until signalled."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType
+
+from .._errors import ConfigError
+from ..config import Config, load_config
+from ._auth import TokenAuth, load_tokens
+from ._envconfig import config_from_env, has_env_config
+from ._service import Service
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = Path("sync2.toml")
+
+
+def load_service_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """The config file when given (or ``./sync2.toml`` exists), else the Passport's variables.
+
+    Raises:
+        ConfigError: a named file is missing or invalid, or there is neither file nor variables.
+    """
+    env = os.environ if env is None else env
+    if path is not None:
+        return load_config(path, env=env)
+    if DEFAULT_CONFIG.exists():
+        return load_config(DEFAULT_CONFIG, env=env)
+    if has_env_config(env):
+        return config_from_env(env)
+    msg = (
+        f"no config: pass --config, create {DEFAULT_CONFIG}, or set the Patient Passport's "
+        "HOSPITAL_N_* environment variables"
+    )
+    raise ConfigError(msg)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def api_auth(
+    config: Config, host: str, *, insecure_local: bool, env: Mapping[str, str] | None = None
+) -> TokenAuth | None:
+    """The API's tokens; None (no auth) only with ``insecure_local`` on a loopback address.
+
+    Raises:
+        ConfigError: no token at all and not (``insecure_local`` and loopback); or
+            ``insecure_local`` on a non-loopback address.
+    """
+    env = os.environ if env is None else env
+    if insecure_local:
+        if not is_loopback(host):
+            msg = f"--insecure-local is only allowed on a loopback address, not {host!r}"
+            raise ConfigError(msg)
+        return None
+    auth = load_tokens(env, env_name=config.admin.token_env, token_file=config.admin.token_file)
+    if len(auth) == 0:
+        msg = (
+            f"the admin API has no token: set {config.admin.token_env} or admin.token_file "
+            "(or use --insecure-local on 127.0.0.1)"
+        )
+        raise ConfigError(msg)
+    return auth
+
+
+def _wait_for_signal() -> None:
+    done = threading.Event()
+
+    def _handler(_signum: int, _frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    done.wait()
+
+
+def run_scheduler(config: Config) -> None:
+    """``sync2 run``: the scheduler alone until SIGINT/SIGTERM; runs in progress finish."""
+    service = Service.build(config)
+    try:
+        service.scheduler.start()
+        log.info("worker running", extra={"worker": service.scheduler.owner})
+        _wait_for_signal()
+    finally:
+        service.close()
+
+
+def serve(
+    config: Config,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    insecure_local: bool = False,
+    start_scheduler: bool | None = None,
+) -> None:
+    """``sync2 serve``: the admin API (uvicorn) and the scheduler until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from ._api import create_app
+
+    host = host or config.admin.host
+    port = config.admin.port if port is None else port
+    auth = api_auth(config, host, insecure_local=insecure_local)
+    service = Service.build(config)
+    try:
+        if config.admin.auto_start if start_scheduler is None else start_scheduler:
+            service.start(interval_seconds=None, actor="system")
+        app = create_app(service, auth)
+        # access_log off: its lines carry request paths, and sync-patient's path holds a
+        # national ID; the API logs the route template instead.
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        )
+        log.info("admin API listening", extra={"host": host, "port": port})
+        server.run()
+    finally:
+        service.close()

@@ -1,0 +1,251 @@
+"""One running sync2 service: the pipeline, its scheduler, its metrics, and the admin actions.
+
+The HTTP API and the CLI both call these methods, so an action behaves the same whichever way
+an admin triggers it; each names its ``actor`` for the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import ConfigError
+from ..config import Config
+from ..pipeline import Pipeline, SyncSummary
+from ..store import AuditEntry, PassportStore, open_store
+from ..store._base import FAILED_DEAD, FAILED_OPEN_STATES
+from ._metrics import Metrics
+from ._scheduler import Scheduler, SourceBusy, audit_problems, summary_dict
+
+log = logging.getLogger(__name__)
+
+#: How long a manual action waits for a scheduled run of the same source to finish.
+MANUAL_WAIT_SECONDS = 60.0
+
+
+class ResolveUnavailable(Exception):
+    """The engine has no conflict resolution yet (``Pipeline.resolve_conflict`` is missing)."""
+
+
+@dataclass
+class Service:
+    """Everything ``sync2 serve`` runs; build it with :meth:`build`, end it with :meth:`close`."""
+
+    config: Config
+    store: PassportStore
+    pipeline: Pipeline
+    scheduler: Scheduler
+    metrics: Metrics
+    manual_wait: float = MANUAL_WAIT_SECONDS
+    owns_store: bool = True
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        *,
+        store: PassportStore | None = None,
+        pipeline: Pipeline | None = None,
+        tick: float = 0.5,
+        owner: str | None = None,
+    ) -> Service:
+        owns = store is None
+        store = store if store is not None else open_store(config.passport.store)
+        pipeline = pipeline if pipeline is not None else Pipeline(config, store)
+        metrics = Metrics([s.id for s in config.sources], store)
+        scheduler = Scheduler(
+            pipeline,
+            metrics=metrics,
+            retention_days=config.admin.audit_retention_days,
+            lease_ttl_seconds=config.admin.lease_ttl_seconds,
+            tick=tick,
+            owner=owner,
+        )
+        return cls(config, store, pipeline, scheduler, metrics, owns_store=owns)
+
+    def close(self) -> None:
+        """Stop the scheduler (letting runs finish), close the sources and the store we opened."""
+        self.scheduler.stop(wait=True)
+        self.pipeline.close()
+        if self.owns_store:
+            self.store.close()
+
+    # -- scheduler -------------------------------------------------------------------------
+    def start(self, *, interval_seconds: float | None, actor: str) -> None:
+        self.scheduler.start(interval_seconds)
+        self._audit(
+            "scheduler",
+            f"scheduler started (interval: {interval_seconds or 'per source'} s)",
+            actor,
+        )
+
+    def stop(self, *, actor: str) -> None:
+        self.scheduler.stop(wait=False)
+        self._audit("scheduler", "scheduler stopped", actor)
+
+    # -- manual syncs ----------------------------------------------------------------------
+    def sync_source(self, source_id: str, *, actor: str) -> SyncSummary | None:
+        """One source now. None: another worker holds its lease.
+
+        Raises:
+            ConfigError: unknown source. SourceBusy: it is running and did not finish in time.
+        """
+        self._audit("manual", f"sync of source {source_id} requested", actor, source=source_id)
+        return self.scheduler.run_source(source_id, actor=actor, wait=self.manual_wait)
+
+    def sync_all(self, *, actor: str) -> list[dict[str, Any]]:
+        """Every enabled source now, one after the other; a busy source is reported, not run."""
+        results: list[dict[str, Any]] = []
+        for sc in self.config.sources:
+            if not sc.enabled:
+                continue
+            try:
+                summary = self.scheduler.run_source(sc.id, actor=actor, wait=self.manual_wait)
+            except SourceBusy as exc:
+                results.append({"source": sc.id, "ok": False, "error": str(exc), "busy": True})
+                continue
+            if summary is None:
+                results.append({"source": sc.id, "ok": False, "error": "leased by another worker"})
+            else:
+                results.append(summary_dict(summary))
+        return results
+
+    def sync_all_background(self, *, actor: str) -> None:
+        threading.Thread(
+            target=self._sync_all_logged, args=(actor,), name="sync2-sync-all", daemon=True
+        ).start()
+
+    def _sync_all_logged(self, actor: str) -> None:
+        try:
+            self.sync_all(actor=actor)
+        except Exception:
+            log.exception("background sync-all failed")
+
+    def sync_patient(self, national_id: str, *, actor: str) -> list[SyncSummary]:
+        """Everything of one patient from every enabled hospital, under every source's lock."""
+        enabled = [s.id for s in self.config.sources if s.enabled]
+        started = time.time()
+        with self.scheduler.hold(enabled, timeout=self.manual_wait):
+            summaries = self.pipeline.sync_patient(national_id, actor=actor)
+        for summary in summaries:
+            self.metrics.observe_records(summary)
+            audit_problems(self.store, summary.source, started, actor)
+        return summaries
+
+    def sync_record(
+        self, source_id: str, resource_type: str, uuid: str, *, actor: str
+    ) -> SyncSummary:
+        self.config.source(source_id)
+        started = time.time()
+        with self.scheduler.hold([source_id], timeout=self.manual_wait):
+            summary = self.pipeline.sync_record(source_id, resource_type, uuid, actor=actor)
+        self.metrics.observe_records(summary)
+        audit_problems(self.store, source_id, started, actor)
+        return summary
+
+    # -- failed events ---------------------------------------------------------------------
+    def retry_one(self, failed_id: int, *, actor: str) -> dict[str, int] | None:
+        """Retry one failed event now (dead ones too). None: no such event."""
+        event = self.store.get_failed(failed_id)
+        if event is None:
+            return None
+        with self.scheduler.hold([event.source], timeout=self.manual_wait):
+            return self.pipeline.retry_failed(ids=[failed_id], only_due=False, actor=actor)
+
+    def retry_all(self, *, actor: str) -> dict[str, int]:
+        """Retry every open failed event now, source by source."""
+        totals = {"done": 0, "retrying": 0, "dead": 0}
+        for sc in self.config.sources:
+            with self.scheduler.hold([sc.id], timeout=self.manual_wait):
+                counts = self.pipeline.retry_failed(source_id=sc.id, only_due=False, actor=actor)
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+        return totals
+
+    # -- conflicts -------------------------------------------------------------------------
+    def resolve_conflict(
+        self, conflict_id: int, *, take: str | None, merged: dict[str, Any] | None, actor: str
+    ) -> Any:
+        """Resolve through the engine.
+
+        Raises:
+            ResolveUnavailable: this build of the engine cannot resolve conflicts yet.
+        """
+        resolve = getattr(self.pipeline, "resolve_conflict", None)
+        if resolve is None:
+            msg = "conflict resolution is not available in this version of the sync2 engine"
+            raise ResolveUnavailable(msg)
+        return resolve(conflict_id, take=take, merged=merged, actor=actor)
+
+    # -- status ----------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Per source: state, last success, lag, counts, last error, breaker; and totals."""
+        now = time.time()
+        states = self.scheduler.states()
+        sources = []
+        for sc in self.config.sources:
+            state = states[sc.id]
+            last_success = state.last_success
+            last_error = state.last_error
+            last_run = state.last_summary
+            if last_success is None:
+                ok_runs = self.store.list_audit(limit=1, source=sc.id, kind="sync")
+                last_success = ok_runs[0].ts if ok_runs else None
+            if last_run is None:
+                runs = self.store.list_audit(limit=1, source=sc.id, kind="sync") + (
+                    self.store.list_audit(limit=1, source=sc.id, kind="sync-failed")
+                )
+                latest = max(runs, key=lambda e: e.ts) if runs else None
+                last_run = dict(latest.details) if latest else None
+                if latest is not None and latest.kind == "sync-failed":
+                    last_error = latest.details.get("error") or latest.message
+            sources.append(
+                {
+                    "id": sc.id,
+                    "name": sc.name,
+                    "kind": sc.kind,
+                    "enabled": sc.enabled,
+                    "state": state.state
+                    if self.scheduler.running or state.state == "running"
+                    else ("disabled" if not sc.enabled else "stopped"),
+                    "interval_seconds": self.scheduler.interval_override or sc.interval_seconds,
+                    "last_success": last_success,
+                    "lag_seconds": round(now - last_success, 3) if last_success else None,
+                    "last_error": last_error,
+                    "last_run": last_run,
+                    "runs": state.runs,
+                    "failed_open": len(
+                        self.store.list_failed(states=FAILED_OPEN_STATES, source=sc.id)
+                    ),
+                    "failed_dead": len(self.store.list_failed(states=[FAILED_DEAD], source=sc.id)),
+                    "breaker": self._breaker_state(sc.id),
+                }
+            )
+        return {
+            "scheduler": {
+                "running": self.scheduler.running,
+                "worker": self.scheduler.owner,
+                "leases": self.scheduler.use_leases,
+                "interval_override_seconds": self.scheduler.interval_override,
+            },
+            "sources": sources,
+            "counts": self.store.counts(),
+        }
+
+    def _breaker_state(self, source_id: str) -> str:
+        """The source's circuit breaker state when it has one, else ``closed``."""
+        try:
+            source = self.pipeline.source(source_id)
+        except ConfigError:
+            return "unknown"
+        breaker = getattr(source, "breaker", None)
+        if breaker is None:
+            return "closed"
+        state = getattr(breaker, "state", "closed")
+        return str(getattr(state, "value", state))
+
+    def _audit(self, kind: str, message: str, actor: str, *, source: str | None = None) -> None:
+        self.store.add_audit(AuditEntry(kind=kind, message=message, source=source, actor=actor))
