@@ -331,6 +331,116 @@ def demo(
         raise _fail(exc) from None
 
 
+# -- service commands (sync2/service) ---------------------------------------------------------
+OptionalConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The TOML config file (default ./sync2.toml; without one, the Patient Passport's "
+        "HOSPITAL_N_* environment variables).",
+    ),
+]
+
+
+@app.command()
+def serve(
+    config: OptionalConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default admin.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default admin.port).")] = None,
+    insecure_local: Annotated[
+        bool, typer.Option("--insecure-local", help="No tokens; only on a loopback address.")
+    ] = False,
+    log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines.")] = False,
+) -> None:
+    """The scheduler and the admin HTTP API (/api/openmrs-sync/..., /metrics, /healthz)."""
+    from .service import load_service_config, setup_logging
+    from .service import serve as run_service
+
+    setup_logging(logging.INFO, json_lines=log_json)
+    try:
+        cfg = load_service_config(config)
+        run_service(cfg, host=host, port=port, insecure_local=insecure_local)
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def run(
+    config: OptionalConfigOpt = None,
+    log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines.")] = False,
+) -> None:
+    """The scheduler alone (a worker); several workers on one MongoDB share the sources."""
+    from .service import load_service_config, run_scheduler, setup_logging
+
+    setup_logging(logging.INFO, json_lines=log_json)
+    try:
+        run_scheduler(load_service_config(config))
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+
+
+@app.command("sync-patient")
+def sync_patient(
+    national_id: Annotated[str, typer.Argument(help="The patient's national ID.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull everything of one patient from every hospital, now. Exit 1 when a hospital failed."""
+    cfg = _load(config)
+    store = _open(cfg)
+    pipeline = Pipeline(cfg, store)
+    try:
+        with err_console.status("syncing the patient from every hospital…"):
+            summaries = pipeline.sync_patient(national_id, actor="cli")
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+    finally:
+        pipeline.close()
+        store.close()
+    if as_json:
+        print(json.dumps([_summary_dict(s) for s in summaries], indent=2))
+    else:
+        console.print(summary_table(summaries))
+    if not all(s.ok for s in summaries):
+        raise typer.Exit(1)
+
+
+@app.command("sync-record")
+def sync_record(
+    uuid: Annotated[str, typer.Argument(help="The record's uuid at the source.")],
+    source: Annotated[str, typer.Option("--source", "-s", help="Source id.")],
+    resource_type: Annotated[
+        str, typer.Option("--type", "-t", help="FHIR type: Patient, Encounter, Observation, ...")
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bring in one record now, by source + type + uuid."""
+    from .sources._base import RESOURCE_TYPES
+
+    if resource_type not in RESOURCE_TYPES:
+        msg = f"--type must be one of {', '.join(RESOURCE_TYPES)}"
+        raise _fail(ValueError(msg))
+    cfg = _load(config)
+    store = _open(cfg)
+    pipeline = Pipeline(cfg, store)
+    try:
+        cfg.source(source)
+        summary = pipeline.sync_record(source, resource_type, uuid, actor="cli")
+    except Sync2Error as exc:
+        raise _fail(exc) from None
+    finally:
+        pipeline.close()
+        store.close()
+    if as_json:
+        print(json.dumps(_summary_dict(summary), indent=2))
+    else:
+        console.print(summary_table([summary]))
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
