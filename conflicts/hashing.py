@@ -43,3 +43,18 @@ def canonical_hash(resource: dict[str, Any]) -> str:
     """
     body = json.dumps(canonical(resource), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def fields_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 of a dict of passport-visible fields (sorted keys, no whitespace).
+
+    It says whether the passport changed a record since it was synced, even when another
+    passport app edited the collection directly and left no edit mark.
+
+    >>> fields_hash({"b": 1, "a": None}) == fields_hash({"a": None, "b": 1})
+    True
+    >>> fields_hash({"value": "7"}) == fields_hash({"value": "8"})
+    False
+    """
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from conflicts.demographics import Policy
+from conflicts.strategies import Fallback, Strategy
+
 from ._errors import ConfigError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -62,6 +65,48 @@ class HttpConfig(_Model):
     ca_bundle: str | None = Field(None, description="Path to a CA bundle for a private CA.")
     max_response_bytes: int = Field(50_000_000, gt=0, description="Refuse bigger responses.")
     id_batch_size: int = Field(100, ge=1, le=100, description="uuids per _id=a,b,c search.")
+
+
+#: Resource types whose passport content can be edited, so can conflict.
+CONFLICT_TYPES = ("Patient", "Observation", "Encounter")
+
+
+class ConflictsConfig(_Model):
+    """``[conflicts]``: the strategy for a record both the passport and its source changed."""
+
+    default: Strategy = Field(
+        "manual",
+        description="Strategy for a type not named in per_type: source-wins, passport-wins, "
+        "latest-wins (source meta.lastUpdated vs the passport edit time, ties to the source), "
+        "manual (the conflict queue) or merge (field by field).",
+    )
+    per_type: dict[str, Strategy] = Field(
+        default_factory=dict,
+        description="Strategy per resource type (Patient, Observation, Encounter), e.g. "
+        '{Observation = "latest-wins", Patient = "merge"}.',
+    )
+    merge_fallback: Fallback = Field(
+        "source-wins",
+        description="For merge: who wins a field both sides changed differently "
+        "(source-wins, passport-wins, latest-wins or manual).",
+    )
+    demographics: Policy = Field(
+        "priority",
+        description="Which hospital's version of a patient the passport shows: priority (the "
+        "source's priority, then the latest) or latest (the most recently updated).",
+    )
+
+    @model_validator(mode="after")
+    def _known_types(self) -> ConflictsConfig:
+        for name in self.per_type:
+            if name not in CONFLICT_TYPES:
+                msg = f"per_type.{name}: not a conflict-checked type ({', '.join(CONFLICT_TYPES)})"
+                raise ValueError(msg)
+        return self
+
+    def strategy_for(self, resource_type: str) -> Strategy:
+        """The strategy configured for ``resource_type`` (else the default)."""
+        return self.per_type.get(resource_type, self.default)
 
 
 class AdminConfig(_Model):
@@ -153,8 +198,9 @@ class Config(_Model):
     catchment: dict[str, Any] = Field(
         default_factory=dict, description="Default catchment rule for every source."
     )
-    conflicts: dict[str, Any] = Field(
-        default_factory=dict, description="Conflict strategy per resource type."
+    conflicts: ConflictsConfig = Field(
+        default_factory=ConflictsConfig,  # type: ignore[arg-type]
+        description="How a change made both in the passport and at the hospital is settled.",
     )
     admin: AdminConfig = Field(
         default_factory=AdminConfig,  # type: ignore[arg-type]
