@@ -396,7 +396,8 @@ def rule_from_dict(spec: Mapping[str, Any], where: str = "catchment") -> Rule:
     name = spec.get("strategy", "all")
     if name in ("all", "any"):
         rules = tuple(
-            rule_from_dict(r, f"{where}.rules[{i}]") for i, r in enumerate(spec.get("rules") or ())
+            rule_from_dict(r, f"{where}.rules[{i}]" if where else f"rules[{i}]")
+            for i, r in enumerate(spec.get("rules") or ())
         )
         if name == "any":
             return AnyOf(rules)
@@ -422,7 +423,8 @@ def rule_from_dict(spec: Mapping[str, Any], where: str = "catchment") -> Rule:
         if name == "registered":
             return RegisteredRule()
     except CatchmentRuleError as exc:
-        msg = f"{where}: {exc}"
+        msg = f"{where}: {exc}" if where else str(exc)
         raise CatchmentRuleError(msg) from exc
-    msg = f"{where}: unknown strategy {name!r} (known: {', '.join(STRATEGIES)})"
+    msg = f"{where}: " if where else ""
+    msg += f"unknown strategy {name!r} (known: {', '.join(STRATEGIES)})"
     raise CatchmentRuleError(msg)

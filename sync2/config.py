@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from conflicts.demographics import Policy
 from conflicts.strategies import Fallback, Strategy
@@ -144,6 +152,117 @@ class AdminConfig(_Model):
     )
 
 
+# -- catchment ---------------------------------------------------------------------------------
+# One model per strategy, told apart by ``strategy``; ``any`` / ``all`` nest them. The patterns
+# are checked by the pure package (catchment.rule_from_dict), so a bad one fails at load.
+
+
+class _CatchmentBase(_Model):
+    on_leave: Literal["keep", "remove"] | None = Field(
+        None,
+        description="Only on the top rule: when a patient leaves the catchment, keep their "
+        "records of that hospital, or mark them removed (audited). Default keep.",
+    )
+
+    @model_validator(mode="after")
+    def _pure_check(self) -> _CatchmentBase:
+        from catchment import rule_from_dict
+
+        nested = getattr(self, "rules", None) or []
+        if any(r.on_leave is not None for r in nested):
+            msg = "on_leave belongs on the top catchment rule, not inside rules"
+            raise ValueError(msg)
+        rule_from_dict(self.model_dump(), "")  # raises CatchmentRuleError (a ValueError)
+        return self
+
+
+class CatchmentAll(_CatchmentBase):
+    strategy: Literal["all"] = Field(description="all: no filter; with rules: every rule.")
+    rules: list[CatchmentRule] = Field(
+        default_factory=list, description="In when every rule says in (empty: everyone)."
+    )
+
+
+class CatchmentAny(_CatchmentBase):
+    strategy: Literal["any"] = Field(description="any: in when one of the rules says in.")
+    rules: list[CatchmentRule] = Field(min_length=1, description="The rules to try.")
+
+
+class CatchmentAddress(_CatchmentBase):
+    strategy: Literal["address"] = Field(description="The preferred (home) address.")
+    patterns: list[str] = Field(
+        min_length=1,
+        description="Sync 2.0 atomfeed.filter.location patterns country%state%county%city%postal, "
+        "* for any part, case-insensitive.",
+    )
+    if_missing: Literal["in", "out"] = Field("out", description="A patient with no address.")
+
+
+class CatchmentLocation(_CatchmentBase):
+    strategy: Literal["location"] = Field(
+        description="Identifier location or encounter location in a set of locations."
+    )
+    locations: list[str] = Field(min_length=1, description="Location uuids or names.")
+    include_children: bool = Field(
+        True, description="Also the locations below them (Location.partOf)."
+    )
+
+
+class CatchmentIdentifier(_CatchmentBase):
+    strategy: Literal["identifier"] = Field(description="An identifier type and value pattern.")
+    identifier_type: str = Field(description="Identifier type name, system or type uuid.")
+    pattern: str = Field(description="Regular expression the whole value must match.")
+    normalise: bool = Field(
+        True, description="Match the value without spaces, dashes and dots, upper-cased."
+    )
+
+
+class CatchmentCohort(_CatchmentBase):
+    strategy: Literal["cohort"] = Field(description="An explicit list of national IDs.")
+    national_ids: list[str] = Field(default_factory=list, description="National IDs, inline.")
+    file: str | None = Field(
+        None,
+        description="A file of national IDs, one a line (# comments); read at load, relative "
+        "to the working directory.",
+    )
+
+    @model_validator(mode="after")
+    def _read_file(self) -> CatchmentCohort:
+        if self.file:
+            try:
+                text = Path(self.file).read_text(encoding="utf-8")
+            except OSError as exc:
+                msg = f"cannot read cohort file {self.file}: {exc.strerror}"
+                raise ValueError(msg) from exc
+            lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+            self.national_ids = [*self.national_ids, *(x for x in lines if x)]
+            self.file = None  # read once: the ids now live in national_ids
+        return self
+
+
+class CatchmentRegistered(_CatchmentBase):
+    strategy: Literal["registered"] = Field(description="Only patients already in the passport.")
+
+
+CatchmentRule = Annotated[
+    CatchmentAll
+    | CatchmentAny
+    | CatchmentAddress
+    | CatchmentLocation
+    | CatchmentIdentifier
+    | CatchmentCohort
+    | CatchmentRegistered,
+    Field(discriminator="strategy"),
+]
+CatchmentAll.model_rebuild()
+CatchmentAny.model_rebuild()
+
+
+def _no_empty_catchment(value: Any) -> Any:
+    """``[catchment]`` with no keys (or an empty dict) means no rule."""
+    return None if value == {} else value
+
+
 class SourceConfig(_Model):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
     name: str = Field(description="Hospital name shown in the passport.")
@@ -174,8 +293,8 @@ class SourceConfig(_Model):
         False, description="openmrs-mysql: refuse a user that can write."
     )
     tls_ca: str | None = Field(None, description="openmrs-mysql: CA file for TLS to MySQL.")
-    catchment: dict[str, Any] | None = Field(
-        None, description="Catchment rule for this source (see [catchment])."
+    catchment: Annotated[CatchmentRule | None, BeforeValidator(_no_empty_catchment)] = Field(
+        None, description="Catchment rule for this source (replaces [catchment] for it)."
     )
     priority: int = Field(100, description="Demographics merge priority (lower wins).")
 
@@ -195,8 +314,8 @@ class Config(_Model):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)  # type: ignore[arg-type]
     http: HttpConfig = Field(default_factory=HttpConfig)  # type: ignore[arg-type]
     retry: RetryConfig = Field(default_factory=RetryConfig)  # type: ignore[arg-type]
-    catchment: dict[str, Any] = Field(
-        default_factory=dict, description="Default catchment rule for every source."
+    catchment: Annotated[CatchmentRule | None, BeforeValidator(_no_empty_catchment)] = Field(
+        None, description="Default catchment rule for every source (none: every patient)."
     )
     conflicts: ConflictsConfig = Field(
         default_factory=ConflictsConfig,  # type: ignore[arg-type]
