@@ -31,7 +31,7 @@ from mappers.documents import (
     RecordDoc,
 )
 
-from ._errors import ConfigError, SourceAuthError, Sync2Error
+from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
 from .config import Config, SourceConfig
 from .sources._base import Failure, Gone, Source, SourceBatch
 from .store import (
@@ -469,16 +469,24 @@ class Pipeline:
             encounter_uuid=new.encounter_uuid,
         )
         key = _code_key(new.codes)
-        for old in candidates:
-            if old["uuid"] == new.uuid or old.get("status") == STATUS_SUPERSEDED:
-                continue
-            if old.get("effective") != new.effective or _code_key(old.get("codes") or []) != key:
-                continue
+        matches = [
+            old["uuid"]
+            for old in candidates
+            if old["uuid"] != new.uuid
+            and old.get("status") != STATUS_SUPERSEDED
+            and old.get("effective") == new.effective
+            and _code_key(old.get("codes") or []) == key
+        ]
+        if matches:  # only what the source voided was replaced: a still-valid twin stays, so the
+            # result does not depend on which of the two was stored first (crash, snapshot order)
+            still_valid = set(source.fetch("Observation", matches).found)
+            matches = [uuid for uuid in matches if uuid not in still_valid]
+        for old_uuid in matches:
             wb.status_changes.append(
                 StatusChange(
                     source=source.id,
                     resource_type="Observation",
-                    uuid=old["uuid"],
+                    uuid=old_uuid,
                     status=STATUS_SUPERSEDED,
                     reason=f"amended by Observation/{new.uuid}",
                     superseded_by=new.uuid,
