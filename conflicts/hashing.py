@@ -11,6 +11,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 #: Top-level keys that change without the content changing.
 VOLATILE_KEYS = frozenset({"text", "link", "links"})
 #: Keys removed from ``meta``; ``meta.tag`` stays, it carries meaning (visit vs encounter).
@@ -41,8 +43,8 @@ def canonical_hash(resource: dict[str, Any]) -> str:
     >>> a == canonical_hash({"b": 2, "id": "1", "meta": {"versionId": "2"}})
     True
     """
-    body = json.dumps(canonical(resource), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    body = orjson.dumps(canonical(resource), option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(body).hexdigest()
 
 
 def fields_hash(fields: dict[str, Any]) -> str:

@@ -441,6 +441,22 @@ def sync_record(
         raise typer.Exit(1)
 
 
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke test.")] = False,
+    parts: Annotated[str, typer.Option(help="Which parts, e.g. abcde.")] = "abcde",
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure throughput, store ratio, live latency, scale and the MySQL adapter (one table)."""
+    from .bench import BenchPlan, run_bench
+
+    plan = BenchPlan.quick() if quick else BenchPlan()
+    plan.parts = tuple(parts)
+    results = run_bench(plan, console=err_console if as_json else console)
+    if as_json:
+        print(json.dumps(results, indent=2, default=str))
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

@@ -7,7 +7,6 @@ else. The classification of a response is a pure function over a table, tested o
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import orjson
 from tenacity import (
     RetryCallState,
     retry,
@@ -269,8 +269,8 @@ class HttpTransport:
 
 def parse_json(body: bytes, url: str, content_type: str = "") -> Any:
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         kind = content_type.split(";")[0] or "unknown type"
         msg = f"{_safe_url(url)}: response is not JSON ({kind}, {len(body)} bytes): {exc}"
         raise BadResponseError(msg) from exc

@@ -7,13 +7,14 @@ and the cursor that covers them are durable together or not at all.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from mappers.documents import RecordDoc
 
@@ -108,7 +109,7 @@ def version_number(version: str | None) -> int | None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return orjson.dumps(value, default=str).decode()
 
 
 def _record_from_dict(doc: dict[str, Any]) -> RecordDoc:
@@ -200,8 +201,9 @@ class SQLiteStore(PassportStore):
             for parked in batch.parked:
                 rec = parked.record
                 conn.execute(
-                    "INSERT INTO parked (source, resource_type, uuid, national_id, doc, created_at) "
-                    "VALUES (?,?,?,?,?,?) ON CONFLICT(source, resource_type, uuid) DO UPDATE SET "
+                    "INSERT INTO parked (source, resource_type, uuid, national_id, doc, "
+                    "created_at) VALUES (?,?,?,?,?,?) "
+                    "ON CONFLICT(source, resource_type, uuid) DO UPDATE SET "
                     "national_id=excluded.national_id, doc=excluded.doc",
                     (
                         rec.source,
@@ -246,7 +248,8 @@ class SQLiteStore(PassportStore):
                 "content_hash, doc, updated_at) VALUES (?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(source, uuid) DO UPDATE SET patient_id=excluded.patient_id, "
                 "national_id=excluded.national_id, version_num=excluded.version_num, "
-                "content_hash=excluded.content_hash, doc=excluded.doc, updated_at=excluded.updated_at "
+                "content_hash=excluded.content_hash, doc=excluded.doc, "
+                "updated_at=excluded.updated_at "
                 "WHERE (excluded.content_hash != patient_links.content_hash "
                 "OR excluded.patient_id IS NOT patient_links.patient_id) AND "
                 "(excluded.version_num IS NULL OR patient_links.version_num IS NULL OR "
@@ -277,7 +280,7 @@ class SQLiteStore(PassportStore):
                 (patient_id, doc.get("national_id", patient_id), _dumps(doc), now, now),
             )
             return
-        merged = json.loads(row[0])
+        merged = orjson.loads(row[0])
         before = dict(merged)
         merged.update(doc)  # fields the portal owns and we do not send stay as they were
         if merged != before:
@@ -346,7 +349,7 @@ class SQLiteStore(PassportStore):
         ).fetchone()
         if row is None:
             return
-        doc = json.loads(row[0])
+        doc = orjson.loads(row[0])
         if doc.get("status") == "superseded" and status == "entered-in-error":
             return  # an edit already explained why this version went away
         if doc.get("status") == status and doc.get("superseded_by") == superseded_by:
@@ -375,7 +378,7 @@ class SQLiteStore(PassportStore):
                 continue
             records = []
             for (doc,) in rows:
-                rec = _record_from_dict(json.loads(doc))
+                rec = _record_from_dict(orjson.loads(doc))
                 rec.patient_id = patient_id
                 records.append(rec)
             self._write_records(conn, records, now, ApplyResult())
@@ -420,7 +423,8 @@ class SQLiteStore(PassportStore):
     @staticmethod
     def _insert_audit(conn: sqlite3.Connection, e: AuditEntry) -> None:
         conn.execute(
-            "INSERT INTO auditlogs (ts, kind, source, actor, message, details) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO auditlogs (ts, kind, source, actor, message, details) "
+            "VALUES (?,?,?,?,?,?)",
             (e.ts, e.kind, e.source, e.actor, e.message, _dumps(e.details)),
         )
 
@@ -429,11 +433,11 @@ class SQLiteStore(PassportStore):
         rows = self._query(
             "SELECT value FROM syncstatus WHERE source=? AND stream=?", (source, stream)
         )
-        return json.loads(rows[0][0]) if rows else None
+        return orjson.loads(rows[0][0]) if rows else None
 
     def get_cursors(self, source: str) -> dict[str, dict[str, Any]]:
         rows = self._query("SELECT stream, value FROM syncstatus WHERE source=?", (source,))
-        return {stream: json.loads(value) for stream, value in rows}
+        return {stream: orjson.loads(value) for stream, value in rows}
 
     def set_cursor(self, cursor: Cursor) -> None:
         with self._transaction() as conn:
@@ -444,7 +448,7 @@ class SQLiteStore(PassportStore):
         rows = self._query("SELECT doc FROM patients WHERE patient_id=?", (patient_id,))
         if not rows:
             return None
-        doc: dict[str, Any] = json.loads(rows[0][0])
+        doc: dict[str, Any] = orjson.loads(rows[0][0])
         links = self._query(
             "SELECT source, uuid FROM patient_links WHERE patient_id=? ORDER BY source",
             (patient_id,),
@@ -467,7 +471,7 @@ class SQLiteStore(PassportStore):
     def get_patient_link_docs(self, patient_id: str) -> list[dict[str, Any]]:
         """Every hospital's own version of one passport patient."""
         rows = self._query("SELECT doc FROM patient_links WHERE patient_id=?", (patient_id,))
-        return [json.loads(d) for (d,) in rows]
+        return [orjson.loads(d) for (d,) in rows]
 
     def get_records(
         self, source: str, resource_type: str, uuids: Iterable[str]
@@ -480,7 +484,7 @@ class SQLiteStore(PassportStore):
                 f"AND uuid IN ({marks})",
                 (source, resource_type, *chunk),
             ):
-                found[uuid] = json.loads(doc)
+                found[uuid] = orjson.loads(doc)
         return found
 
     def records_for_patient(
@@ -490,7 +494,7 @@ class SQLiteStore(PassportStore):
         if not include_invalid:
             sql += " AND status NOT IN ('entered-in-error', 'superseded')"
         sql += " ORDER BY effective DESC, source, uuid"
-        return [json.loads(d) for (d,) in self._query(sql, (patient_id,))]
+        return [orjson.loads(d) for (d,) in self._query(sql, (patient_id,))]
 
     def find_records(self, source: str, resource_type: str, **equals: Any) -> list[dict[str, Any]]:
         sql = "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=?"
@@ -501,7 +505,7 @@ class SQLiteStore(PassportStore):
             else:
                 sql += f" AND json_extract(doc, '$.{key}') IS ?"
             params.append(value)
-        return [json.loads(d) for (d,) in self._query(sql, params)]
+        return [orjson.loads(d) for (d,) in self._query(sql, params)]
 
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
@@ -513,7 +517,7 @@ class SQLiteStore(PassportStore):
             ).fetchone()
             if row is None:
                 return False
-            doc = json.loads(row[0])
+            doc = orjson.loads(row[0])
             doc.update(changes)
             conn.execute(
                 "UPDATE medicalrecords SET doc=?, status=?, type=?, effective=?, content_hash=?, "
@@ -541,12 +545,12 @@ class SQLiteStore(PassportStore):
                 f"SELECT uuid, doc FROM doctors WHERE source=? AND uuid IN ({marks})",
                 (source, *chunk),
             ):
-                found[uuid] = json.loads(doc)
+                found[uuid] = orjson.loads(doc)
         return found
 
     def get_locations(self, source: str) -> dict[str, dict[str, Any]]:
         rows = self._query("SELECT uuid, doc FROM locations WHERE source=?", (source,))
-        return {uuid: json.loads(doc) for uuid, doc in rows}
+        return {uuid: orjson.loads(doc) for uuid, doc in rows}
 
     def upsert_hospital(self, source: str, doc: dict[str, Any]) -> None:
         with self._transaction() as conn:
@@ -557,7 +561,8 @@ class SQLiteStore(PassportStore):
             )
 
     def list_hospitals(self) -> list[dict[str, Any]]:
-        return [json.loads(d) for (d,) in self._query("SELECT doc FROM hospitals ORDER BY source")]
+        rows = self._query("SELECT doc FROM hospitals ORDER BY source")
+        return [orjson.loads(d) for (d,) in rows]
 
     def register_patient(self, patient_id: str, doc: dict[str, Any]) -> None:
         now = now_ts()
@@ -614,7 +619,7 @@ class SQLiteStore(PassportStore):
             action=action,
             error=error,
             payload_ref=ref,
-            position=json.loads(position),
+            position=orjson.loads(position),
             payload=payload,
             attempts=attempts,
             state=state,
@@ -655,7 +660,7 @@ class SQLiteStore(PassportStore):
         rows = self._query(
             "SELECT national_id, doc FROM parked ORDER BY created_at LIMIT ?", (limit,)
         )
-        return [ParkedRecord(nid, _record_from_dict(json.loads(doc))) for nid, doc in rows]
+        return [ParkedRecord(nid, _record_from_dict(orjson.loads(doc))) for nid, doc in rows]
 
     # -- conflicts -------------------------------------------------------------------------
     def list_conflicts(self, *, state: str | None = "open") -> list[Conflict]:
@@ -679,9 +684,9 @@ class SQLiteStore(PassportStore):
             source=source,
             resource_type=rtype,
             uuid=uuid,
-            base=json.loads(base) if base else None,
-            passport=json.loads(passport),
-            incoming=json.loads(incoming),
+            base=orjson.loads(base) if base else None,
+            passport=orjson.loads(passport),
+            incoming=orjson.loads(incoming),
             reason=reason,
             state=state,
             resolution=resolution,
@@ -714,7 +719,7 @@ class SQLiteStore(PassportStore):
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
         return [
-            AuditEntry(ts=ts, kind=k, source=s, actor=a, message=m, details=json.loads(d))
+            AuditEntry(ts=ts, kind=k, source=s, actor=a, message=m, details=orjson.loads(d))
             for ts, k, s, a, m, d in self._query(sql, params)
         ]
 
