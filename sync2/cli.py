@@ -457,6 +457,188 @@ def bench(
         print(json.dumps(results, indent=2, default=str))
 
 
+# -- conflicts and passport edits (issue 7) ------------------------------------------------------
+conflicts_app = typer.Typer(no_args_is_help=True, help="The conflict queue (passport vs hospital).")
+edit_app = typer.Typer(no_args_is_help=True, help="Correct the passport (audited).")
+app.add_typer(conflicts_app, name="conflicts")
+passport_app.add_typer(edit_app, name="edit")
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who does this (audited).")]
+
+
+@conflicts_app.command("list")
+def conflicts_list(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    show_all: Annotated[bool, typer.Option("--all", help="Also resolved conflicts.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open conflicts (or every one with --all), oldest first."""
+    cfg = _load(config)
+    with _open(cfg) as store:
+        found = store.list_conflicts(state=None if show_all else "open")
+    if as_json:
+        rows = [
+            {k: v for k, v in c.to_dict().items() if k not in ("base", "passport", "incoming")}
+            for c in found
+        ]
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"{len(found)} conflicts")
+    for col in ("id", "state", "source", "record", "reason", "resolution"):
+        table.add_column(col, overflow="fold")
+    for c in found:
+        table.add_row(
+            str(c.id),
+            c.state,
+            c.source,
+            f"{c.resource_type}/{c.uuid}",
+            c.reason,
+            c.resolution or "",
+        )
+    console.print(table)
+
+
+@conflicts_app.command("show")
+def conflicts_show(
+    conflict_id: Annotated[int, typer.Argument(help="The conflict id (from list).")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: JsonOpt = False,
+) -> None:
+    """A side-by-side field diff: base (last synced), passport, incoming (hospital)."""
+    from conflicts import show
+
+    cfg = _load(config)
+    with _open(cfg) as store:
+        pipeline = Pipeline(cfg, store)
+        conflict = store.get_conflict(conflict_id)
+        if conflict is None:
+            raise _fail(LookupError(f"no conflict {conflict_id}"))
+        rows = pipeline.conflict_diff(conflict_id)
+    if as_json:
+        head = {k: v for k, v in conflict.to_dict().items() if k not in ("passport", "base")}
+        head["incoming"] = {k: v for k, v in conflict.incoming.items() if k != "raw"}
+        print(json.dumps({"conflict": head, "fields": rows}, indent=2, default=str))
+        return
+    title = (
+        f"conflict {conflict.id} ({conflict.state}): {conflict.resource_type}/{conflict.uuid} "
+        f"from {conflict.source}: {conflict.reason}"
+    )
+    table = Table(title=title)
+    for col in ("field", "base", "passport", "incoming", "changed by"):
+        table.add_column(col, overflow="fold")
+    marks = {"conflict": "[bold red]both (differ)[/]", "both": "both (same)"}
+    for row in rows:
+        changed = str(row["changed_by"])
+        table.add_row(
+            str(row["field"]),
+            show(row["base"]),
+            show(row["passport"]),
+            show(row["incoming"]),
+            marks.get(changed, changed),
+        )
+    console.print(table)
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    conflict_id: Annotated[int, typer.Argument(help="The conflict id (from list).")],
+    take: Annotated[
+        str | None, typer.Option("--take", help="source | passport: keep that side's content.")
+    ] = None,
+    merged_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="JSON object of the fields to show (others keep the passport's)."
+        ),
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Settle a conflict; the hospital's content becomes the new base. Audited."""
+    merged: dict[str, Any] | None = None
+    if merged_file is not None:
+        try:
+            loaded = json.loads(merged_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _fail(ValueError(f"cannot read {merged_file}: {exc}")) from None
+        if not isinstance(loaded, dict):
+            raise _fail(ValueError(f"{merged_file} must hold a JSON object of fields"))
+        merged = loaded
+    cfg = _load(config)
+    with _open(cfg) as store:
+        try:
+            done = Pipeline(cfg, store).resolve_conflict(
+                conflict_id, take=take, merged=merged, actor=actor
+            )
+        except (LookupError, ValueError, Sync2Error) as exc:
+            raise _fail(exc) from None
+    console.print(f"conflict {conflict_id}: {done.resolution}", highlight=False)
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """``field=value`` pairs; a value that is a JSON object, list, true/false or null is parsed."""
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            msg = f"--set wants field=value, got {pair!r}"
+            raise ValueError(msg)
+        value: Any = raw
+        if raw[:1] in ("{", "[") or raw in ("null", "true", "false"):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        changes[name.strip()] = value
+    return changes
+
+
+SetOpt = Annotated[
+    list[str], typer.Option("--set", help="field=value (repeatable); JSON objects are parsed.")
+]
+
+
+@edit_app.command("record")
+def passport_edit_record(
+    source: Annotated[str, typer.Argument(help="The source (hospital) id.")],
+    resource_type: Annotated[str, typer.Argument(help="Observation or Encounter.")],
+    uuid: Annotated[str, typer.Argument(help="The record's uuid at its source.")],
+    sets: SetOpt,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Correct a record's passport fields (name, value, unit, effective, status, ...)."""
+    cfg = _load(config)
+    with _open(cfg) as store:
+        try:
+            Pipeline(cfg, store).edit_record(
+                source, resource_type, uuid, _parse_sets(sets), actor=actor
+            )
+        except (LookupError, ValueError, Sync2Error) as exc:
+            raise _fail(exc) from None
+    console.print(f"{resource_type}/{uuid}: edited", highlight=False)
+
+
+@edit_app.command("patient")
+def passport_edit_patient(
+    national_id: Annotated[str, typer.Argument(help="The patient's national ID.")],
+    sets: SetOpt,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    actor: ActorOpt = "cli",
+) -> None:
+    """Correct a patient's demographics (name, given, family, gender, birth_date, ...)."""
+    from mappers import normalise_national_id
+
+    cfg = _load(config)
+    with _open(cfg) as store:
+        try:
+            Pipeline(cfg, store).edit_patient(
+                normalise_national_id(national_id), _parse_sets(sets), actor=actor
+            )
+        except (LookupError, ValueError, Sync2Error) as exc:
+            raise _fail(exc) from None
+    console.print(f"patient {national_id}: edited", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
