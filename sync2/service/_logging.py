@@ -13,8 +13,16 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+#: Libraries whose INFO lines carry request URLs, and so national IDs
+#: (``Patient?identifier=NID-...``, ``/sync-patient/NID-...``): kept at WARNING.
+QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access")
+
 #: Attributes every LogRecord has; anything else on a record came from ``extra``.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI copy of msg
+}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -64,4 +72,6 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -1,0 +1,114 @@
+"""``sync2 serve`` as the docs say: a real process on 127.0.0.1 with a token in the environment;
+and the manual-sync CLI commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner
+
+from sync2.cli import app
+
+from .conftest import ADMIN_TOKEN, national_id_at_every_hospital
+
+
+def _write_config(path: Path, servers: list[Any], store: Path) -> Path:
+    lines = [f'[passport]\nstore = "sqlite:///{store}"\n']
+    for s in servers:
+        lines.append(
+            f'[[sources]]\nid = "{s.hospital.id}"\nname = "{s.hospital.name}"\n'
+            f'base_url = "{s.url}"\nusername = "{s.username}"\npassword = "{s.password}"\n'
+            'feeds = ["location", "patient", "encounter", "observation"]\n'
+            "interval_seconds = 3600\n"
+        )
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_healthz_and_metrics(tmp_path: Path, servers: list[Any]) -> None:
+    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    port = _free_port()
+    env = {**os.environ, "SYNC2_API_TOKENS": ADMIN_TOKEN}
+    command = [sys.executable, "-m", "sync2.cli", "serve", "--config", str(config)]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health is not None and health.json() == {"status": "ok", "scheduler": True}
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        assert httpx.get(f"{base}/metrics", timeout=5).status_code == 401
+        written: dict[str, float] = {}
+        while time.monotonic() < deadline and len(written) < len(servers):
+            text = httpx.get(f"{base}/metrics", headers=headers, timeout=5).text
+            for s in servers:
+                line = f'sync2_records_written_total{{source="{s.hospital.id}"}} '
+                value = next(x for x in text.splitlines() if x.startswith(line))
+                if float(value.split()[-1]) > 0:
+                    written[s.hospital.id] = float(value.split()[-1])
+            time.sleep(0.1)
+        assert set(written) == {s.hospital.id for s in servers}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=20)
+    # uvicorn shuts down cleanly, then re-raises the signal it caught
+    assert proc.returncode in (0, -signal.SIGTERM), err
+    assert 'msg="Application shutdown complete."' in err
+    assert "level=INFO" in err and 'msg="admin API listening"' in err
+
+
+def test_serve_refuses_to_start_without_a_token(tmp_path: Path, servers: list[Any]) -> None:
+    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    result = CliRunner().invoke(app, ["serve", "--config", str(config), "--port", "0"])
+    assert result.exit_code == 2
+    assert "the admin API has no token" in result.output
+
+
+def test_cli_sync_patient_and_sync_record(tmp_path: Path, servers: list[Any]) -> None:
+    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    runner = CliRunner()
+    nid = national_id_at_every_hospital(servers)
+    result = runner.invoke(app, ["sync-patient", nid, "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    summaries = json.loads(result.stdout)
+    assert [s["source"] for s in summaries] == [s.hospital.id for s in servers]
+    assert all(s["ok"] and s["written"] > 0 for s in summaries)
+
+    obs = servers[1].hospital.valid_observations()[-1]
+    args = ["sync-record", obs["id"], "--source", servers[1].hospital.id, "--type", "Observation"]
+    result = runner.invoke(app, [*args, "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["resources"] >= 1
+    bad = runner.invoke(app, [*args[:-1], "Banana", "--config", str(config)])
+    assert bad.exit_code == 2 and "--type must be one of" in bad.output
+
+    audit = runner.invoke(app, ["audit", "--config", str(config), "--json", "--kind", "manual"])
+    actors = {e["actor"] for e in json.loads(audit.stdout)}
+    assert actors == {"cli"}
