@@ -1,0 +1,70 @@
+"""Chaos: a full sync with faults on, then faults off and a retry of what failed, gives exactly the
+passport of a fault-free run (issue 9 acceptance)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
+
+from .conftest import open_failed, passport_rows
+
+CHAOS = {
+    "error_500": 0.04,
+    "error_503": 0.04,  # with Retry-After
+    "error_429": 0.04,  # with Retry-After
+    "reset": 0.03,
+    "truncated": 0.04,
+    "invalid_xml": 0.04,
+    "slow": 0.02,
+    "delay": 0.02,
+}
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Any]]:
+    hospitals = generate_hospitals(n=2, patients=40, obs_per_patient=10, seed=11)
+    with serve_hospitals(hospitals) as running:
+        yield running
+
+
+@pytest.mark.parametrize("initial_sync", ["feed", "snapshot"])
+def test_sync_through_faults_then_without_equals_a_clean_run(
+    servers: list[Any], make_passport: Any, initial_sync: str
+) -> None:
+    clean_config, clean_store, clean = make_passport(
+        servers, "clean", fast=True, initial_sync=initial_sync
+    )
+    assert all(s.ok for s in clean.sync_all())
+    expected = passport_rows(clean_store, clean_config)
+
+    config, store, chaotic = make_passport(servers, "chaos", fast=True, initial_sync=initial_sync)
+    for i, server in enumerate(servers):
+        server.stats.clear()
+        server.faults = FaultConfig(**CHAOS, seed=100 + i)  # type: ignore[arg-type]
+    during = chaotic.sync_all()
+    faults = sum(s.stats["faults"] for s in servers)
+    kinds = sum((s.stats for s in servers), start=type(servers[0].stats)())
+    for server in servers:
+        server.faults = None
+    after = chaotic.sync_all()
+    retried = chaotic.retry_failed(only_due=False)
+    got = passport_rows(store, config)
+
+    fired = ", ".join(f"{k[6:]}={v}" for k, v in sorted(kinds.items()) if k.startswith("fault_"))
+    print(
+        f"\nchaos ({initial_sync}): survived {faults} injected faults "
+        f"({fired}); "
+        f"failed events during the faulty run: {sum(s.failed for s in during)}, "
+        f"runs that stopped: {sum(not s.ok for s in during)}; retried {retried}; "
+        f"records compared: {len(got)} vs {len(expected)} in the clean run"
+    )
+    assert faults >= 8, "the faults must actually fire"
+    assert all(s.ok for s in after), [s.error for s in after]
+    assert open_failed(store) == []
+    assert got == expected
+    assert len({row[:3] for row in got}) == len(got), "no duplicates"
+    assert store.counts()["patients"] == clean_store.counts()["patients"]
