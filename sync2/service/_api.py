@@ -67,7 +67,7 @@ class SyncRecordBody(_Body):
 
 
 class ResolveBody(_Body):
-    take: str | None = Field(None, description="'passport' or 'incoming'.")
+    take: str | None = Field(None, description="'source' or 'passport'.")
     merged: dict[str, Any] | None = Field(None, description="A merged document to store.")
 
 
@@ -290,7 +290,9 @@ def create_app(service: Service, auth: TokenAuth | None) -> FastAPI:
             )
         except ResolveUnavailable as exc:
             raise ApiError(501, "not_implemented", str(exc)) from exc
-        except Sync2Error as exc:
+        except LookupError as exc:  # the conflict's record or patient is gone
+            raise ApiError(404, "not_found", str(exc).strip("'\"")) from exc
+        except (ValueError, Sync2Error) as exc:
             raise ApiError(400, "invalid_request", str(exc)) from exc
         data = result.to_dict() if hasattr(result, "to_dict") else result
         return _ok(f"conflict {conflict_id} resolved", data)

@@ -301,3 +301,14 @@ def test_metrics_count_per_source(client: Any, service: Service, servers: Any) -
     assert 'sync2_failed_events{source="central",state="open"} 0.0' in text
     assert "sync2_open_conflicts 0.0" in text
     assert "sync2_run_duration_seconds_count" in text
+
+
+def test_resolve_through_the_real_engine_reports_bad_choices(client: Any, service: Service) -> None:
+    cid = _conflict(service)
+    both = {"take": "source", "merged": {"value": 4}}
+    r = client.post(f"{P}/conflicts/{cid}/resolve", json=both, headers=ADMIN)
+    assert r.status_code == 400
+    assert r.json()["message"] == "give exactly one of take ('source' | 'passport') or merged"
+    r = client.post(f"{P}/conflicts/{cid}/resolve", json={"take": "source"}, headers=ADMIN)
+    assert r.status_code == 404, r.text  # its record obs-1 was never synced into the passport
+    assert service.store.get_conflict(cid).state == "open"  # type: ignore[union-attr]

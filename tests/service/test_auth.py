@@ -28,7 +28,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, bool]] = [
     ("POST", f"{P}/failed/retry-all", None, False),
     ("GET", f"{P}/conflicts", None, False),
     ("GET", f"{P}/conflicts/999", None, False),
-    ("POST", f"{P}/conflicts/999/resolve", {"take": "incoming"}, False),
+    ("POST", f"{P}/conflicts/999/resolve", {"take": "source"}, False),
     ("GET", f"{P}/audit", None, False),
     ("GET", "/metrics", None, False),
 ]
