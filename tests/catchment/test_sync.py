@@ -27,6 +27,11 @@ def tagged_servers() -> Iterator[list[Any]]:
         yield running
 
 
+def _sync_all(pipeline: Any) -> list[Any]:
+    """Every hospital, one after the other (deterministic order of cross-hospital pulls)."""
+    return [pipeline.sync_source(sc.id) for sc in pipeline.config.sources]
+
+
 def _in_patients(hospital: Any) -> set[str]:
     with hospital.lock:
         return {
@@ -73,7 +78,7 @@ def test_foreign_tags_are_skipped_before_any_fetch(tagged_servers, make_passport
         catchment={"strategy": "address", "patterns": [NAIROBI]},
     )
     asked = {s.hospital.id: _spy_fetches(pipeline, s.hospital.id) for s in tagged_servers}
-    summaries = {s.source: s for s in pipeline.sync_all(concurrency=1)}
+    summaries = {s.source: s for s in _sync_all(pipeline)}
     for server in tagged_servers:
         h = server.hospital
         inside = _in_patients(h)
@@ -93,7 +98,7 @@ def test_out_of_catchment_records_are_counted_not_stored(make_passport):
         _, store, pipeline = make_passport(
             servers, catchment={"strategy": "address", "patterns": [NAIROBI]}
         )
-        summaries = {s.source: s for s in pipeline.sync_all(concurrency=1)}
+        summaries = {s.source: s for s in _sync_all(pipeline)}
         for server in servers:
             h = server.hospital
             inside = _in_patients(h)
@@ -132,7 +137,7 @@ def test_patient_enters_and_leaves(make_passport, on_leave):
         uuid = uuids[first.id]
         rule = {"strategy": "address", "patterns": [NAIROBI], "on_leave": on_leave}
         _, store, pipeline = make_passport(servers, catchment=rule)
-        pipeline.sync_all(concurrency=1)
+        _sync_all(pipeline)
         history = _valid_obs(first, {uuid})
         assert history and not (history & _stored_valid(store, first.id))
 
@@ -160,7 +165,7 @@ def test_cohort_edit_pulls_history_from_every_hospital(make_passport):
         digits, uuids = _shared_outsider(servers)
         base = {"strategy": "address", "patterns": [NAIROBI]}
         _, store, pipeline = make_passport(servers, name="p", catchment=base)
-        pipeline.sync_all(concurrency=1)
+        _sync_all(pipeline)
         for s in servers:
             assert not (
                 _valid_obs(s.hospital, {uuids[s.hospital.id]}) & _stored_valid(store, s.hospital.id)
@@ -171,7 +176,7 @@ def test_cohort_edit_pulls_history_from_every_hospital(make_passport):
             "rules": [base, {"strategy": "cohort", "national_ids": [f"NID-{digits}"]}],
         }
         _, store2, pipeline2 = make_passport(servers, name="p", catchment=edited)
-        summaries = {s.source: s for s in pipeline2.sync_all(concurrency=1)}
+        summaries = {s.source: s for s in _sync_all(pipeline2)}
         assert sum(s.entered for s in summaries.values()) >= 1
         for s in servers:
             history = _valid_obs(s.hospital, {uuids[s.hospital.id]})
@@ -182,7 +187,7 @@ def test_registered_patient_is_pulled_once_the_portal_registers_it(make_passport
     hospitals = generate_hospitals(n=2, patients=6, obs_per_patient=3, seed=7, shared_fraction=0.5)
     with serve_hospitals(hospitals) as servers:
         _, store, pipeline = make_passport(servers, catchment={"strategy": "registered"})
-        summaries = pipeline.sync_all(concurrency=1)
+        summaries = _sync_all(pipeline)
         assert all(not _stored_valid(store, s.hospital.id) for s in servers)
         assert sum(s.out_of_catchment for s in summaries) > 0
         h = servers[1].hospital
