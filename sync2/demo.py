@@ -44,7 +44,10 @@ def config_for_servers(
             base_url=s.url,
             username=s.username,
             password=s.password,
-            **{"feeds": ["location", "patient", "visit", "encounter", "observation"], **source_options},
+            **{
+                "feeds": ["location", "patient", "visit", "encounter", "observation"],
+                **source_options,
+            },
         )
         for s in servers
     ]
@@ -169,8 +172,8 @@ def _live(
             server = rng.choice([s for s in servers if s.hospital.id in uuids] or servers)
             patient_uuid = uuids.get(server.hospital.id)
             if patient_uuid:
-                new = server.hospital.add_observation(patient_uuid)
-                written_at[new] = time.monotonic()
+                before = time.monotonic()
+                written_at[server.hospital.add_observation(patient_uuid)] = before
             rng.choice(servers).hospital.add_random_observations(2)
 
     console.print(f"\n[bold]live for {seconds:.0f}s[/]: new observations arrive at the hospitals")
@@ -187,7 +190,8 @@ def _live(
                     continue
                 known.add(rec["uuid"])
                 lag = time.monotonic() - written_at.get(rec["uuid"], time.monotonic())
-                latencies.append(lag)
+                if rec["uuid"] in written_at:
+                    latencies.append(lag)
                 console.print(
                     f"  + {rec.get('effective', '')[:16]}  {rec.get('hospital')}  "
                     f"{rec.get('type')}  {rec.get('name')}: {rec.get('value')} "

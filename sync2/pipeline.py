@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,7 @@ from mappers.documents import (
 
 from ._catchment import CatchmentEngine, tag_filter_for
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
+from ._prefetch import prefetch
 from .config import Config, SourceConfig
 from .sources._base import Failure, Gone, Source, SourceBatch
 from .store import (
@@ -70,6 +72,7 @@ from .store._base import (
 
 log = logging.getLogger(__name__)
 
+_ENCOUNTER_CACHE_SIZE = 200_000
 _TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
 
 
@@ -163,6 +166,15 @@ class Pipeline:
         self._after_apply = after_apply
         self._priorities = {s.id: s.priority for s in config.sources}
         self._catchment = CatchmentEngine(config, store)  # catchment (issue 6)
+        self._encounters: dict[str, dict[str, EncounterInfo]] = {}
+
+    def _encounter_cache(self, source_id: str) -> dict[str, EncounterInfo]:
+        """Doctor/facility of recently seen encounters, so each obs batch does not re-read
+        its encounters from the store; bounded, and refreshed whenever an encounter syncs."""
+        cache = self._encounters.setdefault(source_id, {})
+        if len(cache) > _ENCOUNTER_CACHE_SIZE:
+            cache.clear()
+        return cache
 
     # -- sources ---------------------------------------------------------------------------
     def source(self, source_id: str) -> Source:
@@ -176,13 +188,26 @@ class Pipeline:
 
     # -- whole syncs -----------------------------------------------------------------------
     def sync_all(
-        self, *, progress: Callable[[str, SyncSummary], None] | None = None, actor: str = "system"
+        self,
+        *,
+        progress: Callable[[str, SyncSummary], None] | None = None,
+        actor: str = "system",
+        concurrency: int = 4,
     ) -> list[SyncSummary]:
-        return [
-            self.sync_source(s.id, progress=progress, actor=actor)
-            for s in self.config.sources
-            if s.enabled
-        ]
+        """One pass over every enabled source, ``concurrency`` hospitals at a time.
+
+        Hospitals are independent (their own cursors, records keyed by source), so a slow or
+        dead one does not hold up the others; the store serialises the writes.
+        """
+        ids = [s.id for s in self.config.sources if s.enabled]
+        if concurrency <= 1 or len(ids) <= 1:
+            return [self.sync_source(i, progress=progress, actor=actor) for i in ids]
+        with ThreadPoolExecutor(
+            max_workers=min(concurrency, len(ids)), thread_name_prefix="sync2-source"
+        ) as pool:
+            return list(
+                pool.map(lambda i: self.sync_source(i, progress=progress, actor=actor), ids)
+            )
 
     def sync_source(
         self,
@@ -203,7 +228,10 @@ class Pipeline:
             cursors = self.store.get_cursors(source_id)
             open_keys = self.store.open_failed_keys(source_id)
             self._catchment.refresh(self, source, total)  # catchment (issue 6)
-            for sb in source.batches(cursors):
+            batches = source.batches(cursors)
+            if source.concurrent_reads:
+                batches = prefetch(batches, depth=2)
+            for sb in batches:
                 prepared = self.prepare(source, sb, open_keys=open_keys)
                 result = self.store.apply(prepared.batch, Cursor(source_id, sb.stream, sb.cursor))
                 prepared.summary.written = result.written
@@ -298,7 +326,8 @@ class Pipeline:
                 pass  # mapped below, once encounter context is known
             try:
                 if rtype == "Encounter":
-                    ctx.encounters[key[1]] = encounter_info(resource)
+                    info = encounter_info(resource)
+                    ctx.encounters[key[1]] = self._encounter_cache(source.id)[key[1]] = info
                     continue
                 if rtype == "Observation":
                     continue
@@ -381,10 +410,15 @@ class Pipeline:
         wanted = {ref for ref in (_ref_id(o.get("encounter")) for o in observations) if ref} - set(
             ctx.encounters
         )
+        cache = self._encounter_cache(source.id)
+        for uuid in list(wanted):
+            if uuid in cache:
+                ctx.encounters[uuid] = cache[uuid]
+                wanted.discard(uuid)
         if not wanted:
             return
         for uuid, doc in self.store.get_records(source.id, "Encounter", wanted).items():
-            ctx.encounters[uuid] = EncounterInfo(
+            ctx.encounters[uuid] = cache[uuid] = EncounterInfo(
                 doctor=doc.get("doctor"),
                 facility=doc.get("facility"),
                 date=doc.get("effective"),
@@ -395,7 +429,7 @@ class Pipeline:
             return
         fetched = source.fetch("Encounter", missing)
         for uuid, resource in fetched.found.items():
-            ctx.encounters[uuid] = encounter_info(resource)
+            ctx.encounters[uuid] = cache[uuid] = encounter_info(resource)
             try:
                 doc = map_resource(resource, ctx)
             except MappingError:

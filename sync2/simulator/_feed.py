@@ -33,6 +33,7 @@ def _entry(h: Hospital, category: str, index: int, ev: FeedEvent) -> str:
     rest = f'"rest":"/ws/rest/v1/{cat.rest}/{uuid}?v=full"'
     fhir = f'"fhir":"/ws/fhir2/R4/{cat.fhir_type}/{uuid}"'
     content = "{" + (f"{rest},{fhir}" if flip & 1 else f"{fhir},{rest}") + "}"
+    content = h.feeds[category].content_overrides.get(index, content)
     terms = [category, ev.action]
     if ev.filter_tag is not None:
         terms.append(ev.filter_tag)

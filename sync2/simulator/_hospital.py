@@ -60,6 +60,8 @@ class Feed:
         self._recs: list[Rec] = []
         self._stamps = array("q")
         self._tags: dict[int, str] = {}  # index -> filter tag, only when feed_filter is on
+        #: index -> raw <content> text, for tests of malformed entries (see corrupt_feed_entry)
+        self.content_overrides: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._recs)
@@ -448,6 +450,19 @@ class Hospital:
             return p.uuid
 
     # ---------------------------------------------------------------- read helpers
+    def corrupt_feed_entry(self, category: str, index: int, content: str) -> None:
+        """Serve ``content`` verbatim as the ``<content>`` of entry ``index`` of a feed.
+
+        For tests of bad input: a real feed can carry an entry a client cannot read, and the
+        client must park it in its failed-events queue and go on.
+        """
+        with self.lock:
+            feed = self.feeds[category]
+            if not 0 <= index < len(feed):
+                msg = f"feed {category} has no entry {index}"
+                raise IndexError(msg)
+            feed.content_overrides[index] = content
+
     def valid_resources(self, resource_type: str) -> list[dict[str, Any]]:
         """What a correct client should hold as valid: every non-voided row, as FHIR dicts.
 

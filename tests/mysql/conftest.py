@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,107 +19,50 @@ from typing import Any
 import pymysql
 import pytest
 
-HERE = Path(__file__).parent
+from sync2.testing.mariadb import (
+    MariaDBServer,
+    MariaDBStartError,
+    MariaDBUnavailable,
+    create_openmrs_schema,
+)
+
 RO_PASSWORD = "ro-secret-pw"
 RW_PASSWORD = "rw-secret-pw"
 
 
-def _binary(name: str) -> str | None:
-    return shutil.which(name) or next(
-        (str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name) if p.exists()), None
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class MariaDB:
-    port: int
+    """The session's server, with the DSNs of the two test users."""
+
+    server: MariaDBServer
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     def root(self, database: str | None = None) -> pymysql.connections.Connection[Any]:
-        return pymysql.connect(
-            host="127.0.0.1",
-            port=self.port,
-            user="root",
-            password="",
-            database=database,
-            autocommit=True,
-            charset="utf8mb4",
-        )
+        return self.server.root(database)
 
     def dsn(self, database: str, *, user: str = "sync_ro") -> str:
         pw = RO_PASSWORD if user == "sync_ro" else RW_PASSWORD
-        return f"mysql://{user}:{pw}@127.0.0.1:{self.port}/{database}"
+        return self.server.dsn(database, user=user, password=pw)
 
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    server, install = _binary("mariadbd") or _binary("mysqld"), _binary("mariadb-install-db")
-    if not server or not install:
-        if os.environ.get("CI"):
-            pytest.fail("mariadbd / mariadb-install-db not found, and CI is set")
-        pytest.skip("mariadbd not installed (apt-get install mariadb-server) - MySQL tests skipped")
-    base = tmp_path_factory.mktemp("mariadb")
-    data = base / "data"
-    subprocess.run(
-        [
-            install,
-            "--no-defaults",
-            f"--datadir={data}",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            server,
-            "--no-defaults",
-            f"--datadir={data}",
-            f"--socket={base}/sock",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            "--skip-networking=0",
-            "--user=root",
-            "--skip-log-bin",
-            f"--pid-file={base}/pid",
-            f"--log-error={base}/err.log",
-            "--innodb-buffer-pool-size=16M",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    db = MariaDB(port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            db.root().close()
-            break
-        except pymysql.err.OperationalError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"mariadbd did not start: {(base / 'err.log').read_text()[-2000:]}")
-            time.sleep(0.1)
+    server = MariaDBServer(tmp_path_factory.mktemp("mariadb"))
     try:
-        yield db
+        server.start()
+    except MariaDBUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc}, and CI is set")
+        pytest.skip(f"{exc} - MySQL tests skipped")
+    except MariaDBStartError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield MariaDB(server)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _statements(sql: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+        server.stop()
 
 
 def _columns(cur: Any, database: str) -> dict[str, set[str]]:
@@ -171,17 +110,9 @@ def load_dbunit(conn: Any, database: str, path: Path) -> int:
 @pytest.fixture(scope="session")
 def openmrs(mariadb: MariaDB, fixtures_dir_session: Path) -> MariaDB:
     dbunit = fixtures_dir_session / "dbunit"
-    schema = (HERE / "openmrs_schema.sql").read_text()
     conn = mariadb.root()
-    with conn.cursor() as cur:
-        for db in ("omrs", "omrs18", "omrs_rev"):
-            cur.execute(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4")
-            cur.execute(f"USE `{db}`")
-            for stmt in _statements(schema):
-                cur.execute(stmt)
-        cur.execute("USE omrs18")
-        for stmt in _statements((HERE / "openmrs_18.sql").read_text()):
-            cur.execute(stmt)
+    for db in ("omrs", "omrs18", "omrs_rev"):
+        create_openmrs_schema(conn, db, legacy_18=db == "omrs18")
     standard = dbunit / "core_standardTestDataset.xml"
     for db in ("omrs", "omrs18", "omrs_rev"):
         load_dbunit(conn, db, standard)
