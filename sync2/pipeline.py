@@ -991,6 +991,20 @@ class Pipeline:
 
     def sync_patient(self, national_id: str, *, actor: str = "admin") -> list[SyncSummary]:
         """Pull everything of one patient from every hospital, now."""
+        from mappers import normalise_national_id
+
+        patient_id = normalise_national_id(national_id)
+        linked: dict[str, set[str]] = {}
+        for link in (self.store.get_patient(patient_id) or {}).get("links") or []:
+            linked.setdefault(link["source"], set()).add(link["uuid"])
+        # hospitals write one ID differently ("NID 1234" / "nid-1234"): search every spelling
+        # the passport has seen for it, not only the one the admin typed
+        spellings = {national_id, patient_id, *_separator_variants(national_id)}
+        for doc in self.store.get_patient_link_docs(patient_id):
+            for ident in doc.get("identifiers") or []:
+                value = str(ident.get("value", "")) if isinstance(ident, dict) else ""
+                if value and normalise_national_id(value) == patient_id:
+                    spellings.add(value)
         summaries = []
         for sc in self.config.sources:
             if not sc.enabled:
@@ -998,11 +1012,14 @@ class Pipeline:
             summary = SyncSummary(source=sc.id)
             try:
                 source = self.source(sc.id)
+                uuids = set(linked.get(sc.id, set()))
+                for spelling in sorted(spellings):
+                    uuids.update(
+                        str(p.get("id")) for p in _patients_with_national_id(source, spelling)
+                    )
                 resources: list[dict[str, Any]] = []
-                for patient in _patients_with_national_id(
-                    source, national_id, self.config.matching.identifier_types
-                ):
-                    resources.extend(source.patient_history(str(patient.get("id"))))
+                for uuid in sorted(uuids):
+                    resources.extend(source.patient_history(uuid))
                 if resources:
                     summary = self.apply_resources(source, resources)
             except Sync2Error as exc:
@@ -1103,9 +1120,20 @@ class Pipeline:
         return True, ""
 
 
-def _patients_with_national_id(
-    source: Source, national_id: str, identifier_types: list[str]
-) -> list[dict[str, Any]]:
+def _separator_variants(value: str) -> set[str]:
+    """The usual other ways to write one ID, for an exact-match identifier search.
+
+    >>> sorted(_separator_variants("nid-12 34"))
+    ['NID 12 34', 'NID-12-34', 'nid 12 34', 'nid-12-34']
+    """
+    out = set()
+    for sep in (" ", "-"):
+        spaced = value.replace("-", sep).replace(" ", sep)
+        out.update({spaced, spaced.upper()})
+    return out
+
+
+def _patients_with_national_id(source: Source, national_id: str) -> list[dict[str, Any]]:
     from mappers import normalise_national_id
 
     wanted = normalise_national_id(national_id)

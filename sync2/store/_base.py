@@ -192,6 +192,10 @@ class PassportStore(ABC):
         """Map source patient uuids to passport patient ids, for those already linked."""
 
     @abstractmethod
+    def get_patient_link_docs(self, patient_id: str) -> list[dict[str, Any]]:
+        """Every hospital's own version of one passport patient (as mapped from its source)."""
+
+    @abstractmethod
     def get_records(
         self, source: str, resource_type: str, uuids: Iterable[str]
     ) -> dict[str, dict[str, Any]]:

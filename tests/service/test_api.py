@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from sync2.pipeline import Pipeline
 from sync2.service import Service, create_app
 from sync2.store import Conflict, FailedEvent, WriteBatch
@@ -68,12 +66,6 @@ def test_sync_patient_pulls_the_patient_from_every_hospital(
     _check_sync_patient(client, service, servers, national_id_at_every_hospital(servers))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: Pipeline.sync_patient finds patients through Source.find_patients, an "
-    "exact identifier search; a hospital that writes the national ID with other separators "
-    "(NID 3211 7113 vs NID-3211-7113) is not searched under its own spelling",
-)
 def test_sync_patient_finds_a_national_id_written_differently(
     client: Any, service: Service, servers: Any
 ) -> None:
