@@ -10,8 +10,9 @@ The transport asks :meth:`CircuitBreaker.check` before every request and reports
 the run as failed and moves on to the next source; the next run after the cool-down probes the
 hospital again, and recovery needs no human.
 
-Only failures that say "the server is not there or not well" count (5xx after retries, timeouts,
-connection resets). A 404, a bad payload or a 401 is an answer from a live server: it closes the
+Only failures that say "the server is not there or not well" count: every attempt that nobody
+answered (connection refused or reset, timeout), and every call still answered 5xx/429 after the
+transport's retries. A 404, a bad payload or a 401 is an answer from a live server: it closes the
 breaker. A 401/403 also sets :attr:`CircuitBreaker.unauthorised`, which status shows.
 """
 

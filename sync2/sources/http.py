@@ -202,7 +202,8 @@ class HttpTransport:
                 self.breaker.record_unauthorised(str(exc))
                 raise
             except TransientSourceError as exc:
-                self.breaker.record_failure(str(exc))
+                if exc.status_code is None or self.breaker.state != "closed":
+                    self.breaker.record_failure(str(exc))  # nobody answered, or the probe failed
                 raise
             except Sync2Error:
                 self.breaker.record_success()  # a live server answered, if badly
@@ -210,7 +211,16 @@ class HttpTransport:
             self.breaker.record_success()
             return response
 
-        return _once()
+        try:
+            return _once()
+        except SourceUnavailable:
+            raise
+        except TransientSourceError as exc:
+            if exc.status_code is not None and self.breaker.state == "closed":
+                # a server that answers 5xx/429 counts once per call, after all its retries: one
+                # missing feed page (OpenMRS says 500) must not open the breaker on its own
+                self.breaker.record_failure(str(exc))
+            raise
 
     def _get_once(self, url: str, params: dict[str, Any] | None, auth: bool) -> Response:
         self.requests += 1

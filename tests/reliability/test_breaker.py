@@ -150,7 +150,7 @@ def test_a_dead_hospital_fails_its_run_and_the_others_go_on(
 def test_recovery_is_automatic(two_servers: list[Any], make_passport: Any) -> None:
     _config, store, pipeline = make_passport(two_servers[:1], fast=True, initial_sync="feed")
     server = two_servers[0]
-    server.faults = FaultConfig(error_503=1.0, retry_after=0)
+    server.faults = FaultConfig(reset=1.0)
     down = pipeline.sync_all()[0]
     assert not down.ok
     source = pipeline.source(server.hospital.id)
