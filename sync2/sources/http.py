@@ -7,6 +7,7 @@ else. The classification of a response is a pure function over a table, tested o
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from tenacity import (
 
 from .._errors import (
     BadResponseError,
+    ConfigError,
     SourceAuthError,
     SourceUnavailable,
     Sync2Error,
@@ -144,7 +146,7 @@ class HttpTransport:
         self.max_retry_after = max_retry_after
         self.config = config or HttpConfig()  # type: ignore[call-arg]
         auth = httpx.BasicAuth(username, password) if username and password is not None else None
-        verify: Any = self.config.ca_bundle or self.config.verify_tls
+        verify: Any = _tls_verify(self.config) if client is None else True
         self._client = client or httpx.Client(
             timeout=self.config.timeout_seconds,
             verify=verify,
@@ -275,6 +277,21 @@ class HttpTransport:
         if resp.status in (404, 410):
             return resp.status, None
         return resp.status, parse_json(resp.body, resp.url, resp.content_type)
+
+
+def _tls_verify(config: HttpConfig) -> ssl.SSLContext | bool:
+    """TLS verification is on unless switched off; a private CA comes as a bundle file.
+
+    Raises:
+        ConfigError: the CA bundle cannot be read (named in the message).
+    """
+    if not config.ca_bundle:
+        return config.verify_tls
+    try:
+        return ssl.create_default_context(cafile=config.ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        msg = f"http.ca_bundle {config.ca_bundle}: cannot load the CA bundle ({exc})"
+        raise ConfigError(msg) from exc
 
 
 def parse_json(body: bytes, url: str, content_type: str = "") -> Any:
