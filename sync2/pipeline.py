@@ -14,6 +14,7 @@ queue; nothing is dropped silently and one bad record never stops the others.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -167,6 +168,9 @@ class Pipeline:
         self._priorities = {s.id: s.priority for s in config.sources}
         self._catchment = CatchmentEngine(config, store)  # catchment (issue 6)
         self._encounters: dict[str, dict[str, EncounterInfo]] = {}
+        #: Hospitals sync in parallel, but a person seen at two of them is one passport patient:
+        #: reading, merging and writing it must not interleave, or one hospital's version is lost.
+        self._apply_lock = threading.RLock()
 
     def _encounter_cache(self, source_id: str) -> dict[str, EncounterInfo]:
         """Doctor/facility of recently seen encounters, so each obs batch does not re-read
@@ -232,8 +236,11 @@ class Pipeline:
             if source.concurrent_reads:
                 batches = prefetch(batches, depth=2)
             for sb in batches:
-                prepared = self.prepare(source, sb, open_keys=open_keys)
-                result = self.store.apply(prepared.batch, Cursor(source_id, sb.stream, sb.cursor))
+                with self._apply_lock:  # patients are read, merged and written as one step
+                    prepared = self.prepare(source, sb, open_keys=open_keys)
+                    result = self.store.apply(
+                        prepared.batch, Cursor(source_id, sb.stream, sb.cursor)
+                    )
                 prepared.summary.written = result.written
                 prepared.summary.unchanged = result.unchanged
                 self._catchment.settle(self, source, prepared.summary)  # catchment (issue 6)
@@ -964,8 +971,9 @@ class Pipeline:
         sb = SourceBatch(
             stream=stream, cursor={}, resources=resources, gone=gone or [], failures=failures or []
         )
-        prepared = self.prepare(source, sb)
-        result = self.store.apply(prepared.batch, None)
+        with self._apply_lock:
+            prepared = self.prepare(source, sb)
+            result = self.store.apply(prepared.batch, None)
         prepared.summary.written = result.written
         prepared.summary.unchanged = result.unchanged
         self._catchment.settle(self, source, prepared.summary)  # catchment (issue 6)

@@ -351,6 +351,10 @@ class MongoStore(PassportStore):
     def _upsert_patient(self, patient_id: str, doc: dict[str, Any], now: dt.datetime) -> None:
         """``$set`` of our fields only: the portal's own fields on the patient stay as they were."""
         fields = {k: v for k, v in doc.items() if k not in _HIDDEN}
+        # each hospital's version is its own dotted field, so two workers that merge one person
+        # at once never drop each other's version (the shown demographics follow the last one)
+        for source, version in (fields.pop("sources", None) or {}).items():
+            fields[f"sources.{source}"] = version
         update = {"$setOnInsert": {"createdAt": now, "updatedAt": now}}
         if fields:
             update["$set"] = fields

@@ -282,7 +282,10 @@ class SQLiteStore(PassportStore):
             return
         merged = orjson.loads(row[0])
         before = dict(merged)
+        sources = {**(merged.get("sources") or {}), **(doc.get("sources") or {})}
         merged.update(doc)  # fields the portal owns and we do not send stay as they were
+        if sources:  # a concurrent merge of another hospital's version is never dropped
+            merged["sources"] = sources
         if merged != before:
             conn.execute(
                 "UPDATE patients SET doc=?, updated_at=? WHERE patient_id=?",
