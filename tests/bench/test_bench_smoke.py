@@ -1,0 +1,76 @@
+"""``sync2 bench --quick --json``: every part runs and reports plausible figures.
+
+No timing is asserted (the machine is shared); what is checked is that each part synced what
+it was given, so a part that silently drops records or crashes fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from sync2.bench import BenchPlan
+from sync2.testing.mariadb import find_binaries
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quick_results() -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sync2.cli", "bench", "--quick", "--json", "--parts", "abcde"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SYNC2_")},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    start = proc.stdout.index("{")  # the JSON document follows any stray output
+    results: dict[str, Any] = json.loads(proc.stdout[start:])
+    return results
+
+
+def test_backfill_and_store_alone(quick_results: dict[str, Any]) -> None:
+    plan = BenchPlan.quick()
+    b = quick_results["backfill"]
+    nominal = plan.backfill_hospitals * plan.backfill_patients * plan.backfill_obs_per_patient
+    assert b["ok"] is True
+    assert b["hospitals"] == plan.backfill_hospitals
+    assert 0.9 * nominal <= b["expected_obs"] <= nominal  # the simulator voids a few
+    assert b["obs"] == b["expected_obs"]
+    assert b["obs_per_s"] > 0 and b["raw_obs_per_s"] > 0
+    assert b["cpu_s_per_obs"] > 0 and b["peak_rss_mb"] > 0
+
+
+def test_live_latency(quick_results: dict[str, Any]) -> None:
+    c = quick_results["live"]
+    assert c["new_obs"] > 0
+    assert c["p50_s"] is not None and c["p95_s"] is not None
+    assert 0 <= c["p50_s"] <= c["p95_s"]
+
+
+def test_scale(quick_results: dict[str, Any]) -> None:
+    rows = quick_results["scale"]
+    assert [r["hospitals"] for r in rows] == list(BenchPlan.quick().scale)
+    for row in rows:
+        assert row["obs"] > 0
+        assert row["obs"] == row["expected_obs"]
+        assert row["cpu_s_per_obs"] > 0
+
+
+def test_mysql_adapter(quick_results: dict[str, Any]) -> None:
+    e = quick_results["mysql"]
+    if find_binaries() is None:
+        assert "mariadbd" in e["skipped"]
+        return
+    assert "skipped" not in e, e.get("skipped")
+    assert e["rows"] == BenchPlan.quick().mysql_obs
+    assert 0 < e["obs"] == e["expected_obs"] < e["rows"]  # edits and voids are not valid obs
+    assert e["failed_events"] == 0
+    assert e["obs_per_s"] > 0 and e["peak_rss_mb"] > 0
