@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from mappers.documents import INVALID_STATUSES
 
 from ..config import Config, MatchingConfig, PassportConfig, SourceConfig
@@ -89,7 +91,7 @@ def _sync(dsn: str, passport: Path) -> dict[str, Any]:
         id=_SOURCE_ID,
         name="Old District Hospital",
         kind="openmrs-mysql",
-        dsn=dsn,
+        dsn=SecretStr(dsn),
         require_read_only=True,
     )
     config = Config(  # type: ignore[call-arg]

@@ -163,7 +163,7 @@ def _concepts(cur: Any, ids: _Ids) -> tuple[list[int], list[tuple[int, list[int]
             for cid, code, _, dt, cl in concepts
         ],
     )
-    names = []
+    names: list[tuple[Any, ...]] = []
     for cid, _, name, _, _ in concepts:
         names.append((cid, name, "en", 1, "FULLY_SPECIFIED", 1, _EPOCH, ids.uuid()))
         names.append((cid, name.split(" (")[0].lower(), "en", 0, None, 1, _EPOCH, ids.uuid()))
