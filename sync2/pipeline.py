@@ -368,13 +368,28 @@ class Pipeline:
             if r.get("resourceType") == "Observation"
             and (str(r.get("resourceType")), str(r.get("id"))) not in open_keys
         ]
-        self._load_encounter_context(source, observations, ctx, records)
+        unreadable = self._load_encounter_context(source, observations, ctx, records)
         for resource in resources:
             rtype = resource.get("resourceType")
             if rtype not in ("Encounter", "Observation"):
                 continue
             key = (str(rtype), str(resource.get("id")))
             if key in open_keys:
+                continue
+            enc = _ref_id(resource.get("encounter")) if rtype == "Observation" else None
+            if enc in unreadable:  # mapped without its doctor and facility it would be wrong
+                wb.failed.append(
+                    self._failed(
+                        source.id,
+                        sb.stream,
+                        Failure(
+                            error=f"its Encounter/{enc} could not be read: {unreadable[enc]}",
+                            resource_type=key[0],
+                            uuid=key[1],
+                            payload_ref=f"{key[0]}/{key[1]}",
+                        ),
+                    )
+                )
                 continue
             try:
                 doc = map_resource(resource, ctx)
@@ -412,8 +427,12 @@ class Pipeline:
         observations: list[dict[str, Any]],
         ctx: MappingContext,
         records: list[RecordDoc],
-    ) -> None:
-        """Doctor and facility of each observation come from its encounter."""
+    ) -> dict[str, str]:
+        """Doctor and facility of each observation come from its encounter.
+
+        Returns the encounters that could not be fetched (uuid -> error): their observations
+        become failed events rather than records without a doctor.
+        """
         wanted = {ref for ref in (_ref_id(o.get("encounter")) for o in observations) if ref} - set(
             ctx.encounters
         )
@@ -423,7 +442,7 @@ class Pipeline:
                 ctx.encounters[uuid] = cache[uuid]
                 wanted.discard(uuid)
         if not wanted:
-            return
+            return {}
         for uuid, doc in self.store.get_records(source.id, "Encounter", wanted).items():
             ctx.encounters[uuid] = cache[uuid] = EncounterInfo(
                 doctor=doc.get("doctor"),
@@ -433,7 +452,7 @@ class Pipeline:
             )
         missing = wanted - set(ctx.encounters)
         if not missing:
-            return
+            return {}
         fetched = source.fetch("Encounter", missing)
         for uuid, resource in fetched.found.items():
             ctx.encounters[uuid] = cache[uuid] = encounter_info(resource)
@@ -443,6 +462,7 @@ class Pipeline:
                 continue
             if isinstance(doc, RecordDoc):
                 records.append(doc)
+        return {f.uuid: f.error for f in fetched.failures if f.uuid}
 
     def _match_patients(
         self,
@@ -472,6 +492,25 @@ class Pipeline:
                     continue
                 if isinstance(doc, PatientDoc):
                     patients.append(doc)
+            unreadable = {f.uuid: f.error for f in fetched.failures if f.uuid}
+            if unreadable:  # not "unmatched": retry them once their patient can be read
+                for rec in records:
+                    if rec.patient_uuid in unreadable:
+                        error = unreadable[rec.patient_uuid]
+                        wb.failed.append(
+                            self._failed(
+                                source.id,
+                                "",
+                                Failure(
+                                    error=f"its Patient/{rec.patient_uuid} could not be read: "
+                                    f"{error}",
+                                    resource_type=rec.resource_type,
+                                    uuid=rec.uuid,
+                                    payload_ref=f"{rec.resource_type}/{rec.uuid}",
+                                ),
+                            )
+                        )
+                records[:] = [r for r in records if r.patient_uuid not in unreadable]
         mode = self.config.matching.on_unmatched
         for doc in patients:
             nid = doc.national_id

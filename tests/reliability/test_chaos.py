@@ -68,3 +68,24 @@ def test_sync_through_faults_then_without_equals_a_clean_run(
     assert got == expected
     assert len({row[:3] for row in got}) == len(got), "no duplicates"
     assert store.counts()["patients"] == clean_store.counts()["patients"]
+
+
+@pytest.mark.parametrize("path", ["/Patient", "/Encounter"])
+def test_failed_lookups_become_failed_events_not_parked_or_half_mapped_records(
+    servers: list[Any], make_passport: Any, path: str
+) -> None:
+    """An observation whose patient or encounter cannot be read waits as a failed event: it is
+    neither parked as "unmatched" nor stored without its doctor and facility."""
+    clean_config, clean_store, clean = make_passport(servers, "clean", fast=True)
+    assert all(s.ok for s in clean.sync_all())
+    config, store, chaotic = make_passport(servers, "chaos", fast=True, initial_sync="feed")
+    for i, server in enumerate(servers):
+        server.faults = FaultConfig(error_500=0.85, truncated=0.1, paths=(path,), seed=i)
+    during = chaotic.sync_all()
+    for server in servers:
+        server.faults = None
+    assert sum(s.failed for s in during) > 0 and sum(s.parked for s in during) == 0
+    assert all(s.ok for s in chaotic.sync_all())
+    chaotic.retry_failed(only_due=False)
+    assert open_failed(store) == []
+    assert passport_rows(store, config) == passport_rows(clean_store, clean_config)
