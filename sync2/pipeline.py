@@ -1153,6 +1153,10 @@ class Pipeline:
         A change that still fails (fetch or mapping) is not written as a new failed event: the
         existing one counts the attempt, so it is dead-lettered after ``max_attempts``.
         """
+        breaker = getattr(source, "breaker", None)
+        if breaker is not None and breaker.state == "open":
+            msg = f"source {source.id} is unavailable (circuit breaker open)"
+            raise SourceUnavailable(msg, retry_after=breaker.retry_in())
         fetched = source.fetch(rtype, [uuid])
         if fetched.failures:
             return False, fetched.failures[0].error

@@ -187,3 +187,21 @@ def test_a_later_change_waits_behind_an_earlier_failed_one(
     stored = store.get_records("fake", "Observation", [target["id"]])[target["id"]]
     assert "777" in str(stored["value"]), "the newest version wins"
     assert store.list_failed(states=FAILED_OPEN_STATES) == []
+
+
+def test_an_outage_burns_no_attempts(tmp_path: Path, resources: list[dict[str, Any]]) -> None:
+    from sync2.sources.breaker import CircuitBreaker
+
+    victim = _numeric_obs(resources)[0]
+    failure = Failure("HTTP 503", "Observation", victim["id"])
+    pipeline, store, source, clock = _setup(tmp_path, [_batch(1, [], [failure])], resources)
+    pipeline.sync_source("fake")
+    breaker = CircuitBreaker("fake", threshold=1, cooldown_seconds=60, clock=clock)
+    source.breaker = breaker  # type: ignore[attr-defined]
+    breaker.record_failure("connection refused")
+    for _ in range(5):
+        assert pipeline.retry_failed(only_due=False)["waiting"] == 1
+    (event,) = store.list_failed(states=FAILED_OPEN_STATES)
+    assert event.attempts == 0
+    clock.now += 120  # the breaker lets a probe through; the hospital is back
+    assert pipeline.retry_failed()["done"] == 1
