@@ -8,7 +8,6 @@ suppress echoes and tell "the source changed" from "the server re-rendered it".
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import orjson
@@ -58,5 +57,6 @@ def fields_hash(fields: dict[str, Any]) -> str:
     >>> fields_hash({"value": "7"}) == fields_hash({"value": "8"})
     False
     """
-    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(fields, option=orjson.OPT_SORT_KEYS, default=str)
+    ).hexdigest()

@@ -139,6 +139,25 @@ def check_record(
     )
 
 
+def first_sync_state(record: Any) -> dict[str, Any]:
+    """The bookkeeping of a record new to the passport: its base is what the source sent.
+
+    The same as ``synced_record(incoming, incoming)["sync_state"]``, without copying the record.
+
+    >>> class R:
+    ...     content_hash = "h1"; name = "Weight"; value = "7"; unit = "kg"; type = "vital"
+    ...     effective = status = doctor = facility = None; data: dict[str, str] = {}
+    >>> first_sync_state(R())["base_hash"], first_sync_state(R())["base_fields"]["value"]
+    ('h1', '7')
+    """
+    base = {k: getattr(record, k, None) for k in VISIBLE_FIELDS}
+    return {
+        "base_hash": record.content_hash,
+        "base_fields": base,
+        "passport_hash": fields_hash(base),
+    }
+
+
 def synced_record(
     incoming: Mapping[str, Any],
     fields: Mapping[str, Any],

@@ -34,6 +34,7 @@ from conflicts.records import (
     VISIBLE_FIELDS,
     check_record,
     edit_changes,
+    first_sync_state,
     synced_record,
     visible_fields,
 )
@@ -678,6 +679,10 @@ class Pipeline:
         kept: list[RecordDoc] = []
         for rec in wb.records:
             stored = stored_by_type.get(rec.resource_type, {}).get(rec.uuid)
+            if stored is None:  # new to the passport (every record of a backfill): no conflict
+                rec.sync_state = first_sync_state(rec)
+                kept.append(rec)
+                continue
             incoming = rec.to_dict()
             decision = check_record(
                 stored,
