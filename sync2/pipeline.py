@@ -533,8 +533,8 @@ class Pipeline:
                         AuditEntry(
                             kind="unmatched",
                             source=source.id,
-                            message=f"patient {doc.uuid} has no national ID "
-                            f"(identifier types {', '.join(self.config.matching.identifier_types)})",
+                            message=f"patient {doc.uuid} has no national ID (identifier "
+                            f"types {', '.join(self.config.matching.identifier_types)})",
                         )
                     )
             wb.patients.append(doc)

@@ -31,8 +31,12 @@ def _config(servers: list[dict[str, Any]], store_url: str) -> Config:
         http=HttpConfig(),  # type: ignore[call-arg]
         sources=[
             SourceConfig(  # type: ignore[call-arg]
-                id=s["id"], name=s["name"], base_url=s["url"], username=s["username"],
-                password=s["password"], initial_sync="snapshot",
+                id=s["id"],
+                name=s["name"],
+                base_url=s["url"],
+                username=s["username"],
+                password=s["password"],
+                initial_sync="snapshot",
                 feeds=["location", "patient", "visit", "encounter", "observation"],
             )
             for s in servers
@@ -56,16 +60,19 @@ def backfill(args: dict[str, Any]) -> dict[str, Any]:
         pipeline.close()
     ok = all(s.ok for s in summaries)
     records = [
-        RecordDoc(**doc)
-        for s in servers
-        for doc in store.find_records(s["id"], "Observation")
+        RecordDoc(**doc) for s in servers for doc in store.find_records(s["id"], "Observation")
     ]
     expected = sum(s["observations"] for s in servers)
     obs = len(records)
     result: dict[str, Any] = {
-        "hospitals": len(servers), "obs": obs, "expected_obs": expected, "ok": ok,
-        "wall_s": wall, "obs_per_s": obs / wall if wall else 0.0,
-        "cpu_s_per_obs": (cpu1 - cpu0) / obs if obs else 0.0, "peak_rss_mb": rss / 2**20,
+        "hospitals": len(servers),
+        "obs": obs,
+        "expected_obs": expected,
+        "ok": ok,
+        "wall_s": wall,
+        "obs_per_s": obs / wall if wall else 0.0,
+        "cpu_s_per_obs": (cpu1 - cpu0) / obs if obs else 0.0,
+        "peak_rss_mb": rss / 2**20,
         "resources": sum(s.resources for s in summaries),
     }
     store.close()
@@ -138,7 +145,9 @@ def live(args: dict[str, Any]) -> dict[str, Any]:
             store.close()
     lags.sort()
     return {
-        "interval_s": interval, "new_obs": len(lags), "missing": len(written),
+        "interval_s": interval,
+        "new_obs": len(lags),
+        "missing": len(written),
         "p50_s": statistics.median(lags) if lags else None,
         "p95_s": lags[min(len(lags) - 1, int(0.95 * len(lags)))] if lags else None,
     }

@@ -15,15 +15,22 @@ def serve_forever(spec: dict[str, Any]) -> None:
     from sync2.simulator import generate_hospitals, serve_hospitals
 
     hospitals = generate_hospitals(
-        n=spec["hospitals"], patients=spec["patients"],
-        obs_per_patient=spec["obs_per_patient"], seed=spec.get("seed", 1),
+        n=spec["hospitals"],
+        patients=spec["patients"],
+        obs_per_patient=spec["obs_per_patient"],
+        seed=spec.get("seed", 1),
         shared_fraction=spec.get("shared_fraction", 0.3),
     )
     with serve_hospitals(hospitals) as servers:
         info = [
-            {"id": s.hospital.id, "name": s.hospital.name, "url": s.url,
-             "username": s.username, "password": s.password,
-             "observations": len(s.hospital.valid_observations())}
+            {
+                "id": s.hospital.id,
+                "name": s.hospital.name,
+                "url": s.url,
+                "username": s.username,
+                "password": s.password,
+                "observations": len(s.hospital.valid_observations()),
+            }
             for s in servers
         ]
         print(json.dumps(info), flush=True)
@@ -35,7 +42,9 @@ def simulators(spec: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
     """Parent side: a child process serving the hospitals of ``spec``."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sync2.bench", "simulators", json.dumps(spec)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -171,7 +171,8 @@ def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
         elif term and category is None:
             category = term
     if action is None or category is None:
-        msg = f"{where}: categories {sorted(t for t in entry.categories if '<' not in t)} lack an action or a category"
+        shown = sorted(t for t in entry.categories if "<" not in t)
+        msg = f"{where}: categories {shown} lack an action or a category"
         raise BadFeedError(msg)
     link = _fhir_link(entry.content, where)
     match = _FHIR_PATH.search(link)

@@ -735,8 +735,9 @@ class SQLiteStore(PassportStore):
         """Take ``name`` if free, expired or ours; BEGIN IMMEDIATE makes check-and-set atomic."""
         now = now_ts()
         with self._transaction() as conn:
-            row = conn.execute("SELECT owner, expires_at FROM leases WHERE name=?",
-                               (name,)).fetchone()
+            row = conn.execute(
+                "SELECT owner, expires_at FROM leases WHERE name=?", (name,)
+            ).fetchone()
             if row is not None and row[0] != owner and row[1] >= now:
                 return False
             conn.execute(

@@ -41,7 +41,7 @@ def test_feed_entry_that_is_not_json_goes_to_failed_events(
 ) -> None:
     hospital = servers[0].hospital
     hospital.corrupt_feed_entry("observation", 3, "{this is not json")
-    config, store, pipeline = make_passport(servers, initial_sync="feed")
+    _config, store, pipeline = make_passport(servers, initial_sync="feed")
     summaries = pipeline.sync_all()
     assert all(s.ok for s in summaries), [s.error for s in summaries]
     failed = store.list_failed(source=hospital.id)

@@ -49,7 +49,7 @@ def test_passport_holds_exactly_the_valid_records_then_resync_changes_nothing(
 def test_a_patient_at_three_hospitals_is_one_passport_patient(
     servers: list[Any], make_passport: Any
 ) -> None:
-    config, store, pipeline = make_passport(servers)
+    _config, store, pipeline = make_passport(servers)
     pipeline.sync_all()
     from sync2.demo import _most_shared_patient
 
@@ -63,7 +63,7 @@ def test_a_patient_at_three_hospitals_is_one_passport_patient(
 
 
 def test_amend_and_void_propagate(servers: list[Any], make_passport: Any) -> None:
-    config, store, pipeline = make_passport(servers)
+    _config, store, pipeline = make_passport(servers)
     pipeline.sync_all()
     hospital = servers[0].hospital
     numeric = [

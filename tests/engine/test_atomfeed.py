@@ -132,8 +132,8 @@ def test_lost_marker_rereads_from_page_one_with_a_note() -> None:
 
 def test_categories_in_any_order_and_filter_tag() -> None:
     tag = (
-        "&lt;?xml version=&quot;1.0&quot;?&gt;&lt;feedFilter&gt;&lt;beanName&gt;atomfeed.locationFeedFilterStrategy"
-        "&lt;/beanName&gt;&lt;filter&gt;Kenya%*%*%*%*&lt;/filter&gt;&lt;/feedFilter&gt;"
+        "&lt;?xml version=&quot;1.0&quot;?&gt;&lt;feedFilter&gt;&lt;beanName&gt;"
+        "atomfeed.locationFeedFilterStrategy&lt;/beanName&gt;&lt;filter&gt;Kenya%*%*%*%*&lt;/filter&gt;&lt;/feedFilter&gt;"
     )
     xml = _entry_xml(
         "tag:atomfeed.ict4h.org:1",
