@@ -19,24 +19,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from conflicts.demographics import (
-    DEMOGRAPHIC_FIELDS,
     merge_patient,
-    reconcile_patient,
-    resolved_patient,
-)
-from conflicts.demographics import edit_patient as _edit_patient
-from conflicts.diff import field_diff
-from conflicts.records import (
-    VISIBLE_FIELDS,
-    check_record,
-    edit_changes,
-    first_sync_state,
-    synced_record,
-    visible_fields,
 )
 from mappers import EncounterInfo, MappingContext, MappingError, encounter_info, map_resource
 from mappers.documents import (
@@ -50,7 +36,9 @@ from mappers.documents import (
 )
 
 from ._catchment import CatchmentEngine, tag_filter_for
+from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
+from ._passport_admin import PassportAdmin
 from ._prefetch import prefetch
 from .config import Config, SourceConfig
 from .sources._base import Failure, Gone, Source, SourceBatch
@@ -167,6 +155,9 @@ class Pipeline:
         self._clock = clock
         self._after_apply = after_apply
         self._priorities = {s.id: s.priority for s in config.sources}
+        self._conflict_check = ConflictCheck(config, store, self._priorities)
+        #: resolve conflicts and edit the passport (``sync2 conflicts`` / ``passport edit``)
+        self.admin = PassportAdmin(store, clock)
         self._catchment = CatchmentEngine(config, store)  # catchment (issue 6)
         self._encounters: dict[str, dict[str, EncounterInfo]] = {}
         #: Hospitals sync in parallel, but a person seen at two of them is one passport patient:
@@ -415,7 +406,7 @@ class Pipeline:
         links = self._match_patients(source, patients, records, wb)
         self._place_records(source, records, links, wb, summary)
         # -- conflict check (issue 7): base / passport / incoming, before anything is written --
-        self._check_conflicts(source, wb, summary)
+        self._conflict_check.check(source, wb, summary)
         self._invalidate(source, sb.gone, records, wb)
         summary.invalidated = len(wb.status_changes)
         summary.failed = len(wb.failed)
@@ -651,160 +642,10 @@ class Pipeline:
             next_attempt_at=self._clock() + self.config.retry.backoff_seconds,
         )
 
-    # -- conflicts (issue 7): detection in prepare, resolution and passport edits ------------
-    def _check_conflicts(self, source: Source, wb: WriteBatch, summary: SyncSummary) -> None:
-        """Compare every incoming record and patient with what the passport holds.
-
-        Side effects on ``wb`` only: records the passport keeps are swapped for the stored copy
-        (so the store counts them unchanged), conflicts leave ``wb.records`` for
-        ``wb.conflicts`` with an audit entry, strategy decisions are audited, and every record
-        written carries its new base (``sync_state``). Echoes produce no audit at all.
-        """
-        settings = self.config.conflicts
-        open_conflicts: dict[tuple[str, str, str], list[Conflict]] | None = None
-
-        def already_queued(rtype: str, uuid: str, incoming: dict[str, Any]) -> bool:
-            nonlocal open_conflicts
-            if open_conflicts is None:
-                open_conflicts = _by_key(self.store.list_conflicts(state="open"))
-            return any(
-                _same_incoming(c.incoming, incoming)
-                for c in open_conflicts.get((source.id, rtype, uuid), [])
-            )
-
-        stored_by_type: dict[str, dict[str, dict[str, Any]]] = {}
-        for rtype in {r.resource_type for r in wb.records}:
-            uuids = [r.uuid for r in wb.records if r.resource_type == rtype]
-            stored_by_type[rtype] = self.store.get_records(source.id, rtype, uuids)
-        kept: list[RecordDoc] = []
-        for rec in wb.records:
-            stored = stored_by_type.get(rec.resource_type, {}).get(rec.uuid)
-            if stored is None:  # new to the passport (every record of a backfill): no conflict
-                rec.sync_state = first_sync_state(rec)
-                kept.append(rec)
-                continue
-            incoming = rec.to_dict()
-            decision = check_record(
-                stored,
-                incoming,
-                strategy=settings.strategy_for(rec.resource_type),
-                fallback=settings.merge_fallback,
-            )
-            ref = f"{rec.resource_type}/{rec.uuid}"
-            if decision.action == "echo":
-                kept.append(rec)  # identical hash: the store's guard skips it, counted unchanged
-            elif decision.action == "keep":
-                kept.append(_stored_copy(stored, rec))
-            elif decision.action == "conflict":
-                summary.conflicts += 1
-                if already_queued(rec.resource_type, rec.uuid, incoming):
-                    continue
-                state = stored.get("sync_state") if stored else None
-                wb.conflicts.append(
-                    Conflict(
-                        source=source.id,
-                        resource_type=rec.resource_type,
-                        uuid=rec.uuid,
-                        base=(state or {}).get("base_fields"),
-                        passport=visible_fields(stored or {}),
-                        incoming=incoming,
-                        reason=decision.reason,
-                    )
-                )
-                wb.audit.append(_conflict_audit(source.id, ref, decision.reason, decision.strategy))
-            else:
-                fields = decision.fields if decision.fields is not None else incoming
-                doc = synced_record(incoming, fields, stored)
-                for name in VISIBLE_FIELDS:
-                    setattr(rec, name, doc[name])
-                rec.sync_state = doc["sync_state"]
-                kept.append(rec)
-                if decision.action == "resolved":
-                    wb.audit.append(
-                        AuditEntry(
-                            kind="conflict-resolved",
-                            source=source.id,
-                            message=f"{ref}: {decision.reason}",
-                            details={
-                                "strategy": decision.strategy,
-                                "fields": list(decision.overlapping),
-                            },
-                        )
-                    )
-        wb.records[:] = kept
-        self._check_patient_conflicts(source, wb, summary, already_queued)
-
-    def _check_patient_conflicts(
-        self,
-        source: Source,
-        wb: WriteBatch,
-        summary: SyncSummary,
-        already_queued: Callable[[str, str, dict[str, Any]], bool],
-    ) -> None:
-        """The shown demographics by policy, then base / passport / incoming against edits."""
-        settings = self.config.conflicts
-        for patient_id, merged in list(wb.passport_patients.items()):
-            stored = self.store.get_patient(patient_id)
-            outcome = reconcile_patient(
-                stored,
-                merged,
-                priorities=self._priorities,
-                policy=settings.demographics,
-                strategy=settings.strategy_for("Patient"),
-                fallback=settings.merge_fallback,
-            )
-            wb.passport_patients[patient_id] = outcome.doc
-            decision = outcome.decision
-            ref = f"Patient/{patient_id}"
-            if decision.action == "conflict":
-                summary.conflicts += 1
-                if already_queued("Patient", patient_id, outcome.incoming):
-                    continue
-                wb.conflicts.append(
-                    Conflict(
-                        source=str(outcome.doc.get("demographics_from") or source.id),
-                        resource_type="Patient",
-                        uuid=patient_id,
-                        base=outcome.base,
-                        passport=outcome.passport,
-                        incoming=outcome.incoming,
-                        reason=decision.reason,
-                    )
-                )
-                wb.audit.append(_conflict_audit(source.id, ref, decision.reason, decision.strategy))
-            elif decision.action == "resolved":
-                wb.audit.append(
-                    AuditEntry(
-                        kind="conflict-resolved",
-                        source=source.id,
-                        message=f"{ref}: {decision.reason}",
-                        details={
-                            "strategy": decision.strategy,
-                            "fields": list(decision.overlapping),
-                        },
-                    )
-                )
-
+    # -- admin actions (the CLI and the admin API call these) -----------------------------------
     def conflict_diff(self, conflict_id: int) -> list[dict[str, Any]]:
-        """Side-by-side rows (field, base, passport, incoming, changed_by) of one conflict.
-
-        Raises:
-            LookupError: no conflict with that id.
-        """
-        conflict = self._conflict(conflict_id)
-        incoming = conflict.incoming
-        if conflict.resource_type != "Patient":
-            incoming = visible_fields(incoming)
-        return [
-            {
-                "field": r.field,
-                "base": r.base,
-                "passport": r.passport,
-                "incoming": r.incoming,
-                "changed_by": r.changed_by,
-            }
-            for r in field_diff(conflict.base, conflict.passport, incoming)
-        ]
+        """Side-by-side rows of one conflict; see :meth:`PassportAdmin.conflict_diff`."""
+        return self.admin.conflict_diff(conflict_id)
 
     def resolve_conflict(
         self,
@@ -813,116 +654,8 @@ class Pipeline:
         merged: dict[str, Any] | None = None,
         actor: str = "admin",
     ) -> Conflict:
-        """Settle a queued conflict: take the source's or the passport's content, or ``merged``.
-
-        Side effects: writes the chosen content (the incoming source content becomes the new
-        base), closes the conflict and any older open one of the same record, audits who did it.
-        Fields missing from ``merged`` keep the passport's value.
-
-        Raises:
-            LookupError: no such conflict, or its record / patient is gone from the passport.
-            ValueError: not exactly one of ``take`` / ``merged``, an unknown ``take``, a field
-                that cannot be edited, or the conflict is already resolved or has a newer one.
-        """
-        if (take is None) == (merged is None):
-            msg = "give exactly one of take ('source' | 'passport') or merged"
-            raise ValueError(msg)
-        if take is not None and take not in ("source", "passport"):
-            msg = f"take must be 'source' or 'passport', not {take!r}"
-            raise ValueError(msg)
-        conflict = self._conflict(conflict_id)
-        if conflict.state != "open":
-            msg = f"conflict {conflict_id} is already {conflict.state}"
-            raise ValueError(msg)
-        same = [
-            c
-            for c in self.store.list_conflicts(state="open")
-            if (c.source, c.resource_type, c.uuid)
-            == (conflict.source, conflict.resource_type, conflict.uuid)
-            and c.id != conflict.id
-        ]
-        newer = [c.id for c in same if (c.id or 0) > conflict_id]
-        if newer:
-            msg = f"conflict {conflict_id} has a newer one for the same record: resolve {newer[-1]}"
-            raise ValueError(msg)
-        how = f"took {take}" if take else "merged"
-        ref = f"{conflict.resource_type}/{conflict.uuid}"
-        if conflict.resource_type == "Patient":
-            self._resolve_patient(conflict, take, merged, actor, how)
-        else:
-            self._resolve_record(conflict, take, merged, actor, how)
-        resolution = f"{how} by {actor}"
-        self.store.close_conflict(conflict_id, resolution)
-        for older in same:
-            if older.id is not None:
-                self.store.close_conflict(older.id, f"superseded by conflict {conflict_id}")
-        self.store.add_audit(
-            AuditEntry(
-                kind="conflict-resolved",
-                source=conflict.source,
-                actor=actor,
-                message=f"conflict {conflict_id} ({ref}): {how}",
-                details={"conflict_id": conflict_id, "take": take, "merged": merged is not None},
-            )
-        )
-        closed = self.store.get_conflict(conflict_id)
-        return closed if closed is not None else conflict
-
-    def _resolve_record(
-        self,
-        conflict: Conflict,
-        take: str | None,
-        merged: dict[str, Any] | None,
-        actor: str,
-        how: str,
-    ) -> None:
-        found = self.store.get_records(conflict.source, conflict.resource_type, [conflict.uuid])
-        stored = found.get(conflict.uuid)
-        if stored is None:
-            msg = f"{conflict.resource_type}/{conflict.uuid} is no longer in the passport"
-            raise LookupError(msg)
-        passport = visible_fields(stored)
-        if take == "source":
-            fields = visible_fields(conflict.incoming)
-        elif take == "passport":
-            fields = passport
-        else:
-            fields = {**passport, **_only(merged or {}, VISIBLE_FIELDS)}
-        doc = synced_record(conflict.incoming, fields, stored)
-        if merged is not None and doc["sync_state"].get("edited_fields"):
-            doc["sync_state"]["edited_at"] = self._now_iso()
-            doc["sync_state"]["edited_by"] = actor
-        changes = {
-            k: doc.get(k)
-            for k in (*VISIBLE_FIELDS, "content_hash", "version", "last_updated", "raw")
-        }
-        changes["sync_state"] = doc["sync_state"]
-        self.store.update_record(conflict.source, conflict.resource_type, conflict.uuid, changes)
-
-    def _resolve_patient(
-        self,
-        conflict: Conflict,
-        take: str | None,
-        merged: dict[str, Any] | None,
-        actor: str,
-        how: str,
-    ) -> None:
-        stored = self.store.get_patient(conflict.uuid)
-        if stored is None:
-            msg = f"Patient/{conflict.uuid} is no longer in the passport"
-            raise LookupError(msg)
-        stored = {k: v for k, v in stored.items() if k != "links"}
-        passport = {k: stored.get(k) for k in DEMOGRAPHIC_FIELDS}
-        if take == "source":
-            fields = {k: conflict.incoming.get(k) for k in DEMOGRAPHIC_FIELDS}
-        elif take == "passport":
-            fields = passport
-        else:
-            fields = {**passport, **_only(merged or {}, DEMOGRAPHIC_FIELDS)}
-        doc = resolved_patient(stored, fields, conflict.incoming)
-        if merged is not None and doc.get("edited") is not None:
-            doc["edited"] = {"at": self._now_iso(), "by": actor, "fields": sorted(merged)}
-        self.store.apply(WriteBatch(passport_patients={conflict.uuid: doc}))
+        """Settle a queued conflict; see :meth:`PassportAdmin.resolve_conflict`."""
+        return self.admin.resolve_conflict(conflict_id, take, merged, actor)
 
     def edit_record(
         self,
@@ -932,74 +665,14 @@ class Pipeline:
         changes: dict[str, Any],
         actor: str = "admin",
     ) -> dict[str, Any]:
-        """An admin's correction of a record's passport-visible fields.
-
-        Side effects: updates the stored record (its base stays the source's, so the next sync
-        sees the passport changed) and audits the field names (never the values).
-
-        Raises:
-            LookupError: no such record in the passport.
-            ValueError: a field that cannot be edited, or no change at all.
-        """
-        if not changes:
-            msg = "nothing to change"
-            raise ValueError(msg)
-        stored = self.store.get_records(source_id, resource_type, [uuid]).get(uuid)
-        if stored is None:
-            msg = f"no record {resource_type}/{uuid} from {source_id} in the passport"
-            raise LookupError(msg)
-        update = edit_changes(stored, changes, actor=actor, at=self._now_iso())
-        self.store.update_record(source_id, resource_type, uuid, update)
-        self.store.add_audit(
-            AuditEntry(
-                kind="passport-edit",
-                source=source_id,
-                actor=actor,
-                message=f"{resource_type}/{uuid}: edited {', '.join(sorted(changes))}",
-                details={"fields": sorted(changes)},
-            )
-        )
-        return {**stored, **update}
+        """An admin's correction of a record; see :meth:`PassportAdmin.edit_record`."""
+        return self.admin.edit_record(source_id, resource_type, uuid, changes, actor)
 
     def edit_patient(
         self, patient_id: str, changes: dict[str, Any], actor: str = "admin"
     ) -> dict[str, Any]:
-        """An admin's correction of a passport patient's demographics.
-
-        Side effects: writes the patient (each hospital's version stays under ``sources``) and
-        audits the field names (never the values).
-
-        Raises:
-            LookupError: no such patient.
-            ValueError: a field that is not a demographic field, or no change at all.
-        """
-        if not changes:
-            msg = "nothing to change"
-            raise ValueError(msg)
-        stored = self.store.get_patient(patient_id)
-        if stored is None:
-            msg = f"no patient {patient_id} in the passport"
-            raise LookupError(msg)
-        stored = {k: v for k, v in stored.items() if k != "links"}
-        doc = _edit_patient(stored, changes, actor=actor, at=self._now_iso())
-        audit = AuditEntry(
-            kind="passport-edit",
-            actor=actor,
-            message=f"Patient/{patient_id}: edited {', '.join(sorted(changes))}",
-            details={"fields": sorted(changes)},
-        )
-        self.store.apply(WriteBatch(passport_patients={patient_id: doc}, audit=[audit]))
-        return doc
-
-    def _conflict(self, conflict_id: int) -> Conflict:
-        conflict = self.store.get_conflict(conflict_id)
-        if conflict is None:
-            msg = f"no conflict {conflict_id}"
-            raise LookupError(msg)
-        return conflict
-
-    def _now_iso(self) -> str:
-        return datetime.fromtimestamp(self._clock(), UTC).isoformat()
+        """An admin's correction of demographics; see :meth:`PassportAdmin.edit_patient`."""
+        return self.admin.edit_patient(patient_id, changes, actor)
 
     # -- manual syncs and retries ----------------------------------------------------------
     def apply_resources(
@@ -1224,43 +897,3 @@ def _code_key(codes: list[dict[str, str]]) -> str:
         if not c.get("system"):
             return c.get("code", "")
     return codes[0].get("code", "") if codes else ""
-
-
-# -- conflicts (issue 7) helpers -------------------------------------------------------------
-def _by_key(conflicts: list[Conflict]) -> dict[tuple[str, str, str], list[Conflict]]:
-    out: dict[tuple[str, str, str], list[Conflict]] = {}
-    for c in conflicts:
-        out.setdefault((c.source, c.resource_type, c.uuid), []).append(c)
-    return out
-
-
-def _same_incoming(queued: dict[str, Any], incoming: dict[str, Any]) -> bool:
-    """A conflict already queued for this exact incoming change (a replay must not re-queue)."""
-    if "content_hash" in incoming:
-        return bool(queued.get("content_hash") == incoming.get("content_hash"))
-    return queued == incoming
-
-
-def _stored_copy(stored: dict[str, Any] | None, rec: RecordDoc) -> RecordDoc:
-    """The stored record as a RecordDoc: written back, the store sees no change."""
-    if stored is None:
-        return rec
-    names = RecordDoc.__dataclass_fields__
-    return RecordDoc(**{k: v for k, v in stored.items() if k in names})
-
-
-def _only(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        msg = f"not editable: {', '.join(unknown)} (editable: {', '.join(allowed)})"
-        raise ValueError(msg)
-    return dict(values)
-
-
-def _conflict_audit(source_id: str, ref: str, reason: str, strategy: str | None) -> AuditEntry:
-    return AuditEntry(
-        kind="conflict",
-        source=source_id,
-        message=f"{ref}: {reason}; queued for a decision",
-        details={"strategy": strategy},
-    )

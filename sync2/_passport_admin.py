@@ -1,0 +1,249 @@
+"""Admin actions on the passport: resolve a queued conflict, edit a record or a patient.
+
+Each action is audited with who did it (field names only, never values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from conflicts.demographics import DEMOGRAPHIC_FIELDS, resolved_patient
+from conflicts.demographics import edit_patient as _edit_patient
+from conflicts.diff import field_diff
+from conflicts.records import VISIBLE_FIELDS, edit_changes, synced_record, visible_fields
+
+from .store import AuditEntry, Conflict, PassportStore, WriteBatch
+
+
+class PassportAdmin:
+    """Conflict resolution and passport edits, outside any sync."""
+
+    def __init__(self, store: PassportStore, clock: Callable[[], float]) -> None:
+        self.store = store
+        self._clock = clock
+
+    def conflict_diff(self, conflict_id: int) -> list[dict[str, Any]]:
+        """Side-by-side rows (field, base, passport, incoming, changed_by) of one conflict.
+
+        Raises:
+            LookupError: no conflict with that id.
+        """
+        conflict = self._conflict(conflict_id)
+        incoming = conflict.incoming
+        if conflict.resource_type != "Patient":
+            incoming = visible_fields(incoming)
+        return [
+            {
+                "field": r.field,
+                "base": r.base,
+                "passport": r.passport,
+                "incoming": r.incoming,
+                "changed_by": r.changed_by,
+            }
+            for r in field_diff(conflict.base, conflict.passport, incoming)
+        ]
+
+    def resolve_conflict(
+        self,
+        conflict_id: int,
+        take: str | None = None,
+        merged: dict[str, Any] | None = None,
+        actor: str = "admin",
+    ) -> Conflict:
+        """Settle a queued conflict: take the source's or the passport's content, or ``merged``.
+
+        Side effects: writes the chosen content (the incoming source content becomes the new
+        base), closes the conflict and any older open one of the same record, audits who did it.
+        Fields missing from ``merged`` keep the passport's value.
+
+        Raises:
+            LookupError: no such conflict, or its record / patient is gone from the passport.
+            ValueError: not exactly one of ``take`` / ``merged``, an unknown ``take``, a field
+                that cannot be edited, or the conflict is already resolved or has a newer one.
+        """
+        if (take is None) == (merged is None):
+            msg = "give exactly one of take ('source' | 'passport') or merged"
+            raise ValueError(msg)
+        if take is not None and take not in ("source", "passport"):
+            msg = f"take must be 'source' or 'passport', not {take!r}"
+            raise ValueError(msg)
+        conflict = self._conflict(conflict_id)
+        if conflict.state != "open":
+            msg = f"conflict {conflict_id} is already {conflict.state}"
+            raise ValueError(msg)
+        same = [
+            c
+            for c in self.store.list_conflicts(state="open")
+            if (c.source, c.resource_type, c.uuid)
+            == (conflict.source, conflict.resource_type, conflict.uuid)
+            and c.id != conflict.id
+        ]
+        newer = [c.id for c in same if (c.id or 0) > conflict_id]
+        if newer:
+            msg = f"conflict {conflict_id} has a newer one for the same record: resolve {newer[-1]}"
+            raise ValueError(msg)
+        how = f"took {take}" if take else "merged"
+        ref = f"{conflict.resource_type}/{conflict.uuid}"
+        if conflict.resource_type == "Patient":
+            self._resolve_patient(conflict, take, merged, actor, how)
+        else:
+            self._resolve_record(conflict, take, merged, actor, how)
+        resolution = f"{how} by {actor}"
+        self.store.close_conflict(conflict_id, resolution)
+        for older in same:
+            if older.id is not None:
+                self.store.close_conflict(older.id, f"superseded by conflict {conflict_id}")
+        self.store.add_audit(
+            AuditEntry(
+                kind="conflict-resolved",
+                source=conflict.source,
+                actor=actor,
+                message=f"conflict {conflict_id} ({ref}): {how}",
+                details={"conflict_id": conflict_id, "take": take, "merged": merged is not None},
+            )
+        )
+        closed = self.store.get_conflict(conflict_id)
+        return closed if closed is not None else conflict
+
+    def _resolve_record(
+        self,
+        conflict: Conflict,
+        take: str | None,
+        merged: dict[str, Any] | None,
+        actor: str,
+        how: str,
+    ) -> None:
+        found = self.store.get_records(conflict.source, conflict.resource_type, [conflict.uuid])
+        stored = found.get(conflict.uuid)
+        if stored is None:
+            msg = f"{conflict.resource_type}/{conflict.uuid} is no longer in the passport"
+            raise LookupError(msg)
+        passport = visible_fields(stored)
+        if take == "source":
+            fields = visible_fields(conflict.incoming)
+        elif take == "passport":
+            fields = passport
+        else:
+            fields = {**passport, **_only(merged or {}, VISIBLE_FIELDS)}
+        doc = synced_record(conflict.incoming, fields, stored)
+        if merged is not None and doc["sync_state"].get("edited_fields"):
+            doc["sync_state"]["edited_at"] = self._now_iso()
+            doc["sync_state"]["edited_by"] = actor
+        changes = {
+            k: doc.get(k)
+            for k in (*VISIBLE_FIELDS, "content_hash", "version", "last_updated", "raw")
+        }
+        changes["sync_state"] = doc["sync_state"]
+        self.store.update_record(conflict.source, conflict.resource_type, conflict.uuid, changes)
+
+    def _resolve_patient(
+        self,
+        conflict: Conflict,
+        take: str | None,
+        merged: dict[str, Any] | None,
+        actor: str,
+        how: str,
+    ) -> None:
+        stored = self.store.get_patient(conflict.uuid)
+        if stored is None:
+            msg = f"Patient/{conflict.uuid} is no longer in the passport"
+            raise LookupError(msg)
+        stored = {k: v for k, v in stored.items() if k != "links"}
+        passport = {k: stored.get(k) for k in DEMOGRAPHIC_FIELDS}
+        if take == "source":
+            fields = {k: conflict.incoming.get(k) for k in DEMOGRAPHIC_FIELDS}
+        elif take == "passport":
+            fields = passport
+        else:
+            fields = {**passport, **_only(merged or {}, DEMOGRAPHIC_FIELDS)}
+        doc = resolved_patient(stored, fields, conflict.incoming)
+        if merged is not None and doc.get("edited") is not None:
+            doc["edited"] = {"at": self._now_iso(), "by": actor, "fields": sorted(merged)}
+        self.store.apply(WriteBatch(passport_patients={conflict.uuid: doc}))
+
+    def edit_record(
+        self,
+        source_id: str,
+        resource_type: str,
+        uuid: str,
+        changes: dict[str, Any],
+        actor: str = "admin",
+    ) -> dict[str, Any]:
+        """An admin's correction of a record's passport-visible fields.
+
+        Side effects: updates the stored record (its base stays the source's, so the next sync
+        sees the passport changed) and audits the field names (never the values).
+
+        Raises:
+            LookupError: no such record in the passport.
+            ValueError: a field that cannot be edited, or no change at all.
+        """
+        if not changes:
+            msg = "nothing to change"
+            raise ValueError(msg)
+        stored = self.store.get_records(source_id, resource_type, [uuid]).get(uuid)
+        if stored is None:
+            msg = f"no record {resource_type}/{uuid} from {source_id} in the passport"
+            raise LookupError(msg)
+        update = edit_changes(stored, changes, actor=actor, at=self._now_iso())
+        self.store.update_record(source_id, resource_type, uuid, update)
+        self.store.add_audit(
+            AuditEntry(
+                kind="passport-edit",
+                source=source_id,
+                actor=actor,
+                message=f"{resource_type}/{uuid}: edited {', '.join(sorted(changes))}",
+                details={"fields": sorted(changes)},
+            )
+        )
+        return {**stored, **update}
+
+    def edit_patient(
+        self, patient_id: str, changes: dict[str, Any], actor: str = "admin"
+    ) -> dict[str, Any]:
+        """An admin's correction of a passport patient's demographics.
+
+        Side effects: writes the patient (each hospital's version stays under ``sources``) and
+        audits the field names (never the values).
+
+        Raises:
+            LookupError: no such patient.
+            ValueError: a field that is not a demographic field, or no change at all.
+        """
+        if not changes:
+            msg = "nothing to change"
+            raise ValueError(msg)
+        stored = self.store.get_patient(patient_id)
+        if stored is None:
+            msg = f"no patient {patient_id} in the passport"
+            raise LookupError(msg)
+        stored = {k: v for k, v in stored.items() if k != "links"}
+        doc = _edit_patient(stored, changes, actor=actor, at=self._now_iso())
+        audit = AuditEntry(
+            kind="passport-edit",
+            actor=actor,
+            message=f"Patient/{patient_id}: edited {', '.join(sorted(changes))}",
+            details={"fields": sorted(changes)},
+        )
+        self.store.apply(WriteBatch(passport_patients={patient_id: doc}, audit=[audit]))
+        return doc
+
+    def _conflict(self, conflict_id: int) -> Conflict:
+        conflict = self.store.get_conflict(conflict_id)
+        if conflict is None:
+            msg = f"no conflict {conflict_id}"
+            raise LookupError(msg)
+        return conflict
+
+    def _now_iso(self) -> str:
+        return datetime.fromtimestamp(self._clock(), UTC).isoformat()
+
+
+def _only(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        msg = f"not editable: {', '.join(unknown)} (editable: {', '.join(allowed)})"
+        raise ValueError(msg)
+    return dict(values)
