@@ -109,17 +109,36 @@ def sync(
         str | None, typer.Option("--source", "-s", help="Only this source id.")
     ] = None,
     as_json: JsonOpt = False,
+    processes: Annotated[
+        int, typer.Option(help="Worker processes (a large first sync uses every core).")
+    ] = 0,
 ) -> None:
     """One pass over every source (or one). Exit 1 when a source failed."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     cfg = _load(config)
     store = _open(cfg)
     pipeline = Pipeline(cfg, store)
+    shown = [s for s in cfg.sources if s.enabled and (source is None or s.id == source)]
     try:
-        if source:
-            cfg.source(source)  # a clear error for an unknown id
-            summaries = [pipeline.sync_source(source, actor="cli")]
-        else:
-            summaries = pipeline.sync_all(actor="cli")
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<24} {task.fields[done]} resources"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=as_json or processes > 1,
+            transient=True,
+        ) as progress:
+            tasks = {s.id: progress.add_task(s.name, total=None, done=0) for s in shown}
+
+            def _progress(source_id: str, summary: SyncSummary) -> None:
+                progress.update(tasks[source_id], done=summary.resources)
+
+            if source:
+                cfg.source(source)  # a clear error for an unknown id
+                summaries = [pipeline.sync_source(source, actor="cli", progress=_progress)]
+            else:
+                summaries = pipeline.sync_all(actor="cli", progress=_progress, processes=processes)
     except Sync2Error as exc:
         raise _fail(exc) from None
     finally:

@@ -14,10 +14,11 @@ queue; nothing is dropped silently and one bad record never stops the others.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,13 +190,18 @@ class Pipeline:
         progress: Callable[[str, SyncSummary], None] | None = None,
         actor: str = "system",
         concurrency: int = 4,
+        processes: int = 0,
     ) -> list[SyncSummary]:
         """One pass over every enabled source, ``concurrency`` hospitals at a time.
 
         Hospitals are independent (their own cursors, records keyed by source), so a slow or
-        dead one does not hold up the others; the store serialises the writes.
+        dead one does not hold up the others; the store serialises the writes. With
+        ``processes`` > 1 the hospitals are spread over that many worker processes, which is
+        what uses more than one core for a large backfill (mapping is CPU-bound Python).
         """
         ids = [s.id for s in self.config.sources if s.enabled]
+        if processes > 1 and len(ids) > 1 and _shareable_store(self.config.passport.store):
+            return _sync_in_processes(self.config, ids, processes, actor)
         if concurrency <= 1 or len(ids) <= 1:
             return [self.sync_source(i, progress=progress, actor=actor) for i in ids]
         with ThreadPoolExecutor(
@@ -897,3 +903,30 @@ def _code_key(codes: list[dict[str, str]]) -> str:
         if not c.get("system"):
             return c.get("code", "")
     return codes[0].get("code", "") if codes else ""
+
+
+def _shareable_store(url: str) -> bool:
+    """Worker processes need a passport they can all open: a file or a server."""
+    return not (url.startswith("mongomock://") or url.rstrip("/") in ("sqlite:", "sqlite:/"))
+
+
+def _sync_in_processes(
+    config: Config, ids: list[str], processes: int, actor: str
+) -> list[SyncSummary]:
+    context = multiprocessing.get_context("spawn")  # no fork: the parent has threads
+    with ProcessPoolExecutor(max_workers=min(processes, len(ids)), mp_context=context) as pool:
+        futures = [pool.submit(_sync_one_source, config, i, actor) for i in ids]
+        return [f.result() for f in futures]
+
+
+def _sync_one_source(config: Config, source_id: str, actor: str) -> SyncSummary:
+    """A worker process: its own store connection and pipeline, one source."""
+    from .store import open_store
+
+    store = open_store(config.passport.store)
+    pipeline = Pipeline(config, store)
+    try:
+        return pipeline.sync_source(source_id, actor=actor)
+    finally:
+        pipeline.close()
+        store.close()

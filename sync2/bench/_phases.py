@@ -20,8 +20,12 @@ from ._simulators import simulators
 
 
 def _usage() -> tuple[float, int]:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+    """CPU seconds and peak RSS of this process and its finished workers (the simulators'
+    process is still running when this is read, so it is not counted)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime
+    return cpu, max(me.ru_maxrss, workers.ru_maxrss) * 1024
 
 
 def _config(servers: list[dict[str, Any]], store_url: str) -> Config:
@@ -54,7 +58,9 @@ def backfill(args: dict[str, Any]) -> dict[str, Any]:
         pipeline = Pipeline(_config(servers, store_url), store)
         cpu0, _ = _usage()
         t0 = time.perf_counter()
-        summaries = pipeline.sync_all(concurrency=args.get("concurrency", 4))
+        summaries = pipeline.sync_all(
+            concurrency=args.get("concurrency", 4), processes=args.get("processes", 0)
+        )
         wall = time.perf_counter() - t0
         cpu1, rss = _usage()
         pipeline.close()

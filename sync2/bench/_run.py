@@ -26,6 +26,7 @@ class BenchPlan:
     live_seconds: float = 15.0
     live_interval: float = 1.0
     concurrency: int = 4
+    processes: int = 2  # worker processes for the backfill (0 = threads only)
     mysql_obs: int = 50_000
     parts: tuple[str, ...] = ("a", "b", "c", "d", "e")
     notes: list[str] = field(default_factory=list)
@@ -73,6 +74,7 @@ def run_bench(plan: BenchPlan, console: Console | None = None) -> dict[str, Any]
                     "patients": plan.backfill_patients,
                     "obs_per_patient": plan.backfill_obs_per_patient,
                     "concurrency": plan.concurrency,
+                    "processes": plan.processes,
                     "workdir": f"{workdir}/a",
                 },
             )
@@ -98,6 +100,7 @@ def run_bench(plan: BenchPlan, console: Console | None = None) -> dict[str, Any]
                             "patients": max(1, plan.scale_obs_per_hospital // 20),
                             "obs_per_patient": 20,
                             "concurrency": plan.concurrency,
+                            "processes": plan.processes,
                             "raw_store": False,
                             "workdir": f"{workdir}/d{hospitals}",
                         },
