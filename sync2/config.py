@@ -415,4 +415,29 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path} is not valid TOML: {exc}"
         raise ConfigError(msg) from exc
+    literal = _literal_secrets(data)
+    if literal:
+        from ._secrets import warn_if_readable
+
+        warn_if_readable(path, f"config file (with secrets written in it: {', '.join(literal)})")
     return parse_config(data, env=env, origin=str(path))
+
+
+def _literal_secrets(data: Mapping[str, Any]) -> list[str]:
+    """Keys whose secret is written in the file rather than taken from ``${VAR}``.
+
+    >>> _literal_secrets({"sources": [{"password": "x"}, {"password": "${P}"},
+    ...                               {"dsn": "mysql://u:pw@h/db"}]})
+    ['sources[0].password', 'sources[2].dsn']
+    """
+    found = []
+    for index, source in enumerate(data.get("sources") or []):
+        if not isinstance(source, dict):
+            continue
+        password = source.get("password")
+        if isinstance(password, str) and password and "${" not in password:
+            found.append(f"sources[{index}].password")
+        dsn = source.get("dsn")
+        if isinstance(dsn, str) and re.search(r"://[^/@:]+:(?!\$\{)[^@]+@", dsn):
+            found.append(f"sources[{index}].dsn")
+    return found

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import ConfigError
+from .._secrets import warn_if_readable
 
 ROLES = ("admin", "doctor")
 
@@ -114,6 +115,7 @@ def load_tokens(
         auth.add(role, f"{env_name}[{index}]", token)
     if token_file is not None:
         path = Path(token_file)
+        warn_if_readable(path, "the API token file")
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
