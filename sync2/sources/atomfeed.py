@@ -320,11 +320,12 @@ class FeedWalker:
             if page is not None and marker.entry_id in ids:
                 entries = page.entries[ids.index(marker.entry_id) + 1 :]
             else:
+                page, number = self._page_by_time(marker.updated)
+                where = f"page {number}, located by time" if number > 1 else "page 1"
                 note = (
                     f"marker entry {marker.entry_id} not found at {marker.page_url}; "
-                    "re-reading the feed from page 1 (idempotent)"
+                    f"re-reading the feed from {where} (idempotent)"
                 )
-                page = self._first_page()
                 if page is None:
                     return
                 entries = page.entries
@@ -345,11 +346,49 @@ class FeedWalker:
             page = self._fetch(nxt_url)
             entries = page.entries
 
+    def _page_by_time(self, updated: str) -> tuple[FeedPage | None, int]:
+        """The first page whose newest entry is not older than ``updated`` (binary search).
+
+        Entries are numbered in publish order and stamped with their publish time, so pages are
+        in time order: a lost marker costs log2(pages) reads, not a walk from page 1, and
+        re-reading from there (idempotently) cannot skip anything written after the marker.
+        """
+        recent = self._fetch(self.recent_url)
+        canonical = self._rebase(canonical_page_url(recent))
+        last_number = _page_number(canonical)
+        if not updated or last_number is None or last_number <= 1:
+            return self._first_page(), 1
+        low, high, found = 1, last_number, last_number
+        pages: dict[int, FeedPage] = {last_number: recent}
+        while low <= high:
+            middle = (low + high) // 2
+            page = pages.get(middle) or self._fetch(page_number_url(canonical, middle))
+            pages[middle] = page
+            newest = page.entries[-1].updated if page.entries else ""
+            if newest and newest >= updated:
+                found, high = middle, middle - 1
+            else:
+                low = middle + 1
+        # one page earlier as well: entries stamped in the same second may straddle a page end
+        start = max(1, found - 1)
+        page = pages.get(start) or self._fetch(page_number_url(canonical, start))
+        return page, start
+
     def _first_page(self) -> FeedPage | None:
         recent = self._fetch(self.recent_url)
         if not recent.prev_archive:
             return recent if recent.entries else None
         return self._fetch(page_number_url(self._rebase(canonical_page_url(recent)), 1))
+
+
+def _page_number(url: str) -> int | None:
+    """The number at the end of a numbered page URL.
+
+    >>> _page_number("http://h/openmrs/ws/atomfeed/patient/12"), _page_number("x/recent")
+    (12, None)
+    """
+    tail = url.rstrip("/").rpartition("/")[2]
+    return int(tail) if tail.isdigit() else None
 
 
 def _is_missing_page(exc: Exception) -> bool:

@@ -20,11 +20,13 @@ from sync2.sources.atomfeed import (
 BASE = "http://h/openmrs/ws/atomfeed/observation"
 
 
-def _entry_xml(entry_id: str, terms: list[str], content: str) -> str:
+def _entry_xml(
+    entry_id: str, terms: list[str], content: str, updated: str = "2025-01-01T00:00:00Z"
+) -> str:
     cats = "".join(f'<category term="{t}"/>' for t in terms)
     return (
         f"<entry><title>Observation</title>{cats}<id>{entry_id}</id>"
-        f"<updated>2025-01-01T00:00:00Z</updated><published>2025-01-01T00:00:00Z</published>"
+        f"<updated>{updated}</updated><published>{updated}</published>"
         f'<content type="application/vnd.atomfeed+xml"><![CDATA[{content}]]></content></entry>'
     )
 
@@ -60,6 +62,10 @@ def _obs_content(obs_uuid: str) -> str:
     )
 
 
+def _stamp(index: int) -> str:
+    return f"2025-01-01T{index // 3600:02d}:{index // 60 % 60:02d}:{index % 60:02d}Z"
+
+
 class FakeFeed:
     """N entries in pages of 5, served from memory; counts fetches."""
 
@@ -81,7 +87,11 @@ class FakeFeed:
         if not 1 <= n <= last:
             raise BadFeedError(f"no page {n}")
         chunk = self.entries[(n - 1) * 5 : n * 5]
-        xml = [_entry_xml(eid, ["CREATED", "observation"], _obs_content(u)) for eid, u in chunk]
+        first = (n - 1) * 5
+        xml = [
+            _entry_xml(eid, ["CREATED", "observation"], _obs_content(u), _stamp(first + i))
+            for i, (eid, u) in enumerate(chunk)
+        ]
         return parse_page(_page_xml(n, last, xml, recent=tail == "recent"), url)
 
 
@@ -191,3 +201,18 @@ def test_next_archive_pointing_at_itself_is_refused() -> None:
     walker = FeedWalker(f"{BASE}/recent", lambda url: parse_page(looping, url))
     with pytest.raises(BadFeedError, match="names itself"):
         list(walker.pages_after(Marker("tag:x", f"{BASE}/1")))
+
+
+def test_lost_marker_is_located_by_time_in_few_reads() -> None:
+    feed = FakeFeed(500)  # 100 pages
+    k = 333
+    lost = Marker("tag:atomfeed.ict4h.org:rebuilt-away", f"{BASE}/67", _stamp(k))
+    walker = FeedWalker(f"{BASE}/recent", feed.fetch)
+    reads = iter(walker.pages_after(lost))
+    first = next(reads)
+    assert first.note and "located by time" in first.note
+    assert len(feed.fetches) <= 12  # the marker page, recent, a binary search: not 67 pages
+    got = [e.id for e in first.entries] + [e.id for r in reads for e in r.entries]
+    wanted = [eid for eid, _ in feed.entries[k + 1 :]]
+    assert got[-len(wanted) :] == wanted  # nothing after the marker is skipped
+    assert len(got) - len(wanted) <= 10  # and at most two pages are read again
