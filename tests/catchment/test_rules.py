@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,12 +253,3 @@ def test_standing_changes_with_cohort_and_passport():
     rule = rule_from_dict({"strategy": "any", "rules": [ADDR, COHORT, REG]})
     assert rule.standing("NID1", False) == "10"
     assert rule.standing("NID2", True) == "01"
-
-
-@pytest.mark.parametrize(
-    "name", ["catchment._address", "catchment._facts", "catchment._rules", "catchment._ids"]
-)
-def test_doctests(name: str):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
