@@ -98,6 +98,16 @@ def summary_table(summaries: list[SyncSummary]) -> Table:
     return table
 
 
+def _report(summaries: list[SyncSummary], as_json: bool) -> None:
+    """Print the summaries (table or stable JSON); exit 1 when a source failed."""
+    if as_json:
+        print(json.dumps([_summary_dict(s) for s in summaries], indent=2))
+    else:
+        console.print(summary_table(summaries))
+    if not all(s.ok for s in summaries):
+        raise typer.Exit(1)
+
+
 def _summary_dict(s: SyncSummary) -> dict[str, Any]:
     return {k: getattr(s, k) for k in SyncSummary.__slots__}  # type: ignore[attr-defined]
 
@@ -144,12 +154,7 @@ def sync(
     finally:
         pipeline.close()
         store.close()
-    if as_json:
-        print(json.dumps([_summary_dict(s) for s in summaries], indent=2))
-    else:
-        console.print(summary_table(summaries))
-    if not all(s.ok for s in summaries):
-        raise typer.Exit(1)
+    _report(summaries, as_json)
 
 
 @passport_app.command("show")
@@ -417,12 +422,7 @@ def sync_patient(
     finally:
         pipeline.close()
         store.close()
-    if as_json:
-        print(json.dumps([_summary_dict(s) for s in summaries], indent=2))
-    else:
-        console.print(summary_table(summaries))
-    if not all(s.ok for s in summaries):
-        raise typer.Exit(1)
+    _report(summaries, as_json)
 
 
 @app.command("sync-record")

@@ -338,18 +338,7 @@ class Pipeline:
                     continue
                 doc = map_resource(resource, ctx)
             except MappingError as exc:
-                wb.failed.append(
-                    self._failed(
-                        source.id,
-                        sb.stream,
-                        Failure(
-                            error=str(exc),
-                            resource_type=key[0],
-                            uuid=key[1],
-                            payload_ref=f"{key[0]}/{key[1]}",
-                        ),
-                    )
-                )
+                wb.failed.append(self._record_failed(source.id, sb.stream, key, str(exc)))
                 continue
             if isinstance(doc, PatientDoc):
                 patients.append(doc)
@@ -376,34 +365,13 @@ class Pipeline:
                 continue
             enc = _ref_id(resource.get("encounter")) if rtype == "Observation" else None
             if enc in unreadable:  # mapped without its doctor and facility it would be wrong
-                wb.failed.append(
-                    self._failed(
-                        source.id,
-                        sb.stream,
-                        Failure(
-                            error=f"its Encounter/{enc} could not be read: {unreadable[enc]}",
-                            resource_type=key[0],
-                            uuid=key[1],
-                            payload_ref=f"{key[0]}/{key[1]}",
-                        ),
-                    )
-                )
+                error = f"its Encounter/{enc} could not be read: {unreadable[enc]}"
+                wb.failed.append(self._record_failed(source.id, sb.stream, key, error))
                 continue
             try:
                 doc = map_resource(resource, ctx)
             except MappingError as exc:
-                wb.failed.append(
-                    self._failed(
-                        source.id,
-                        sb.stream,
-                        Failure(
-                            error=str(exc),
-                            resource_type=key[0],
-                            uuid=key[1],
-                            payload_ref=f"{key[0]}/{key[1]}",
-                        ),
-                    )
-                )
+                wb.failed.append(self._record_failed(source.id, sb.stream, key, str(exc)))
                 continue
             if isinstance(doc, RecordDoc):
                 records.append(doc)
@@ -633,6 +601,15 @@ class Pipeline:
                     )
                 )
         wb.status_changes[:0] = changes  # before any supersede found in this batch
+
+    def _record_failed(
+        self, source_id: str, stream: str, key: tuple[str, str], error: str
+    ) -> FailedEvent:
+        """A failed event for one known record (type, uuid)."""
+        failure = Failure(
+            error=error, resource_type=key[0], uuid=key[1], payload_ref=f"{key[0]}/{key[1]}"
+        )
+        return self._failed(source_id, stream, failure)
 
     def _failed(self, source_id: str, stream: str, failure: Failure) -> FailedEvent:
         return FailedEvent(
