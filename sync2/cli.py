@@ -464,6 +464,10 @@ def sync_record(
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke test.")] = False,
     parts: Annotated[str, typer.Option(help="Which parts, e.g. abcde.")] = "abcde",
+    backfill_obs: Annotated[
+        int | None, typer.Option(help="Size of (a): total obs over its hospitals.")
+    ] = None,
+    processes: Annotated[int | None, typer.Option(help="Worker processes for (a)/(d).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure throughput, store ratio, live latency, scale and the MySQL adapter (one table)."""
@@ -471,6 +475,11 @@ def bench(
 
     plan = BenchPlan.quick() if quick else BenchPlan()
     plan.parts = tuple(parts)
+    if backfill_obs:
+        per_hospital = backfill_obs // max(1, plan.backfill_hospitals)
+        plan.backfill_patients = max(1, per_hospital // plan.backfill_obs_per_patient)
+    if processes is not None:
+        plan.processes = processes
     results = run_bench(plan, console=err_console if as_json else console)
     if as_json:
         print(json.dumps(results, indent=2, default=str))

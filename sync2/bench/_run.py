@@ -26,7 +26,7 @@ class BenchPlan:
     live_seconds: float = 15.0
     live_interval: float = 1.0
     concurrency: int = 4
-    processes: int = 2  # worker processes for the backfill (0 = threads only)
+    processes: int = 3  # worker processes for the backfill (0 = threads only)
     mysql_obs: int = 50_000
     parts: tuple[str, ...] = ("a", "b", "c", "d", "e")
     notes: list[str] = field(default_factory=list)
@@ -75,6 +75,7 @@ def run_bench(plan: BenchPlan, console: Console | None = None) -> dict[str, Any]
                     "obs_per_patient": plan.backfill_obs_per_patient,
                     "concurrency": plan.concurrency,
                     "processes": plan.processes,
+                    "raw_store": "b" in plan.parts,
                     "workdir": f"{workdir}/a",
                 },
             )
