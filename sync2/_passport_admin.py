@@ -9,12 +9,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from conflicts.demographics import DEMOGRAPHIC_FIELDS, resolved_patient
+from conflicts.demographics import DEMOGRAPHIC_FIELDS, merge_patient, resolved_patient
 from conflicts.demographics import edit_patient as _edit_patient
 from conflicts.diff import field_diff
+from conflicts.links import RESOURCE_TYPE as LINK_TYPE
+from conflicts.links import SHARED_NATIONAL_ID, link_summary, resolution_target
 from conflicts.records import VISIBLE_FIELDS, edit_changes, synced_record, visible_fields
+from mappers.documents import PatientDoc
 
-from .store import AuditEntry, Conflict, PassportStore, WriteBatch
+from ._patient_links import patient_uuid_of
+from .store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
+
+#: the record types a source patient has (its link moves them together)
+_RECORD_TYPES = ("Encounter", "Observation")
+#: list_parked reads oldest first up to a limit; a resolution must see every parked record
+_ALL = 10_000_000
 
 
 class PassportAdmin:
@@ -32,6 +41,8 @@ class PassportAdmin:
         """
         conflict = self._conflict(conflict_id)
         incoming = conflict.incoming
+        if conflict.resource_type == LINK_TYPE:
+            return _link_diff(conflict)
         if conflict.resource_type != "Patient":
             incoming = visible_fields(incoming)
         return [
@@ -88,6 +99,8 @@ class PassportAdmin:
         ref = f"{conflict.resource_type}/{conflict.uuid}"
         if conflict.resource_type == "Patient":
             self._resolve_patient(conflict, take, merged, actor, how)
+        elif conflict.resource_type == LINK_TYPE:
+            self._resolve_link(conflict, take, merged)
         else:
             self._resolve_record(conflict, take, merged, actor, how)
         resolution = f"{how} by {actor}"
@@ -162,6 +175,49 @@ class PassportAdmin:
         if merged is not None and doc.get("edited") is not None:
             doc["edited"] = {"at": self._now_iso(), "by": actor, "fields": sorted(merged)}
         self.store.apply(WriteBatch(passport_patients={conflict.uuid: doc}))
+
+    def _resolve_link(
+        self, conflict: Conflict, take: str | None, merged: dict[str, Any] | None
+    ) -> None:
+        """A patient-link review: ``take="passport"`` leaves the link as it is; ``"source"`` (or
+        ``merged={"patient_id": <candidate>}``) links the source patient where the review says.
+
+        Side effects, records first and the link last (a crash in between leaves the conflict
+        open, and resolving it again finishes the move): the source patient's stored records
+        move to the target, its parked records attach, the passport patient is created if
+        needed (else only this hospital's version is added under ``sources``; the shown
+        demographics wait for the next sync's policy and edit rules), the link is rewritten.
+        """
+        target = resolution_target(conflict.incoming, take, merged)
+        if target is None:
+            return
+        uuid = patient_uuid_of(conflict)
+        link = self.store.get_patient_link(conflict.source, uuid)
+        if link is None:
+            msg = f"{LINK_TYPE}/{conflict.uuid}: the source patient is no longer in the passport"
+            raise LookupError(msg)
+        for rtype in _RECORD_TYPES:
+            for rec in self.store.find_records(conflict.source, rtype, patient_uuid=uuid):
+                if rec.get("patient_id") != target:
+                    self.store.update_record(
+                        conflict.source, rtype, rec["uuid"], {"patient_id": target}
+                    )
+        doc = PatientDoc(**{k: v for k, v in link.items() if k in PatientDoc.__dataclass_fields__})
+        if conflict.incoming.get("case") == SHARED_NATIONAL_ID:
+            doc.national_id = conflict.incoming.get("national_id")  # was the review key
+        doc.patient_id = target
+        waiting = [
+            ParkedRecord(national_id=target, record=p.record)
+            for p in self.store.list_parked(limit=_ALL)
+            if p.record.source == conflict.source and p.record.patient_uuid == uuid
+        ]
+        existing = self.store.get_patient(target)
+        version = merge_patient(None, target, conflict.source, doc.to_dict())
+        passport = version if existing is None else {"sources": version["sources"]}
+        # parked rows re-keyed to the target attach in this same write (the link names it)
+        self.store.apply(
+            WriteBatch(patients=[doc], passport_patients={target: passport}, parked=waiting)
+        )
 
     def edit_record(
         self,
@@ -239,6 +295,25 @@ class PassportAdmin:
 
     def _now_iso(self) -> str:
         return datetime.fromtimestamp(self._clock(), UTC).isoformat()
+
+
+def _link_diff(conflict: Conflict) -> list[dict[str, Any]]:
+    """A link review side by side: the previous link document (summarised), the current link,
+    what the hospital says now. Identifiers other than national IDs are left out."""
+    base = conflict.base or {}
+    before = {"patient_id": base.get("patient_id"), "national_id": base.get("national_id")}
+    before.update(link_summary(base))
+    incoming = {k: v for k, v in conflict.incoming.items() if k not in ("key", "case")}
+    return [
+        {
+            "field": r.field,
+            "base": r.base,
+            "passport": r.passport,
+            "incoming": r.incoming,
+            "changed_by": r.changed_by,
+        }
+        for r in field_diff(before if conflict.base else None, conflict.passport, incoming)
+    ]
 
 
 def _only(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -40,6 +40,8 @@ from ._catchment import CatchmentEngine, tag_filter_for
 from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
 from ._passport_admin import PassportAdmin
+from ._patient_links import PatientLinker
+from ._patient_links import hold as hold_patient
 from ._prefetch import prefetch
 from .config import Config, SourceConfig
 from .sources._base import Failure, Gone, Source, SourceBatch
@@ -377,7 +379,7 @@ class Pipeline:
                 records.append(doc)
 
         self._catchment.screen(source, sb, patients, records, wb, summary)  # catchment (issue 6)
-        links = self._match_patients(source, patients, records, wb)
+        links = self._match_patients(source, patients, records, wb, summary)
         self._place_records(source, records, links, wb, summary)
         # -- conflict check (issue 7): base / passport / incoming, before anything is written --
         self._conflict_check.check(source, wb, summary)
@@ -436,8 +438,12 @@ class Pipeline:
         patients: list[PatientDoc],
         records: list[RecordDoc],
         wb: WriteBatch,
+        summary: SyncSummary | None = None,
     ) -> dict[str, PatientDoc | str]:
-        """Source patient uuid -> passport patient id (str) or the unmatched PatientDoc."""
+        """Source patient uuid -> passport patient id (str) or the unmatched PatientDoc.
+
+        A held patient's records leave ``records`` for ``wb.parked`` (under its review key).
+        """
         links: dict[str, PatientDoc | str] = {}
         wanted = {r.patient_uuid for r in records if r.patient_uuid} - {p.uuid for p in patients}
         known = self.store.patient_links(source.id, wanted) if wanted else {}
@@ -478,19 +484,42 @@ class Pipeline:
                         )
                 records[:] = [r for r in records if r.patient_uuid not in unreadable]
         mode = self.config.matching.on_unmatched
+        # links by national ID only; changed IDs, a second patient of one hospital with the
+        # same ID, and same-demographics proposals go to the review queue (conflicts/links.py)
+        linker = PatientLinker(self.store, source.id, patients)
         for doc in patients:
             nid = doc.national_id
             existing = self.store.get_patient(nid) if nid else None
-            pending = wb.passport_patients.get(nid) if nid else None
-            if nid and (existing is not None or pending is not None or mode == "create"):
-                doc.patient_id = nid
+            decision = linker.decide(doc, existing)
+            if linker.queue(doc, decision, wb) and summary is not None:
+                summary.conflicts += 1
+            if decision.action == "hold":  # records wait under review:<nid> until resolved
+                links[doc.uuid] = doc
+                wb.patients.append(hold_patient(doc, decision, records, wb))
+                continue
+            if decision.action == "keep":  # in review: records stay on the old link, as it is
+                doc.patient_id = links[doc.uuid] = str(decision.patient_id)
+                wb.patients.append(doc)
+                continue
+            target = decision.patient_id if decision.action == "link" else nid
+            if target is not None and target != nid:
+                existing = self.store.get_patient(target)
+            pending = wb.passport_patients.get(target) if target else None
+            if target and (
+                decision.action == "link"
+                or existing is not None
+                or pending is not None
+                or mode == "create"
+            ):
+                doc.patient_id = target
                 base = pending if pending is not None else existing
                 if base is not None:
                     base = {k: v for k, v in base.items() if k != "links"}
-                wb.passport_patients[nid] = merge_patient(
-                    base, nid, source.id, doc.to_dict(), self._priorities
+                wb.passport_patients[target] = merge_patient(
+                    base, target, source.id, doc.to_dict(), self._priorities
                 )
-                links[doc.uuid] = nid
+                links[doc.uuid] = target
+                linker.claim(target, doc.uuid)
             else:
                 links[doc.uuid] = doc
                 if nid is None:

@@ -195,6 +195,22 @@ class PassportStore(ABC):
     def get_patient_link_docs(self, patient_id: str) -> list[dict[str, Any]]:
         """Every hospital's own version of one passport patient (as mapped from its source)."""
 
+    # Patient-link review (issue 3). Not abstract, so a store written before it still loads.
+    def get_patient_link(self, source: str, uuid: str) -> dict[str, Any] | None:
+        """One hospital patient's link document: its mapped version with ``patient_id`` (None
+        while unlinked, e.g. held for review), or None when the passport never saw it."""
+        msg = f"{type(self).__name__} does not support patient-link reads"
+        raise NotImplementedError(msg)
+
+    def find_patients(self, **equals: Any) -> list[dict[str, Any]]:
+        """Passport patients whose top-level fields equal the given values, without ``links``.
+
+        Read-only; the demographic fallback asks by ``birth_date`` and ``gender`` and compares
+        names itself (normalised), so that nothing is ever linked on a name by a query.
+        """
+        msg = f"{type(self).__name__} does not support patient searches"
+        raise NotImplementedError(msg)
+
     @abstractmethod
     def get_records(
         self, source: str, resource_type: str, uuids: Iterable[str]

@@ -78,6 +78,7 @@ _INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     ("medicalrecords", [("patient_id", 1), ("effective", -1)], {"name": "sync2_patient_effective"}),
     ("medicalrecords", [("source", 1), ("encounter_uuid", 1)], {"name": "sync2_encounter"}),
     ("patients", [("nationalId", 1)], {"unique": True}),
+    ("patients", [("birth_date", 1)], {"name": "sync2_patient_birth_date"}),
     ("patient_links", [("source", 1), ("uuid", 1)], {"unique": True, "name": "sync2_link_key"}),
     ("patient_links", [("patient_id", 1)], {"name": "sync2_link_patient"}),
     (
@@ -576,6 +577,20 @@ class MongoStore(PassportStore):
         with self._errors("read"):
             docs = self._col("patient_links").find({"patient_id": patient_id})
             return [_strip(d, _DOC_HIDDEN | {"updated_at"}) for d in docs]
+
+    def get_patient_link(self, source: str, uuid: str) -> dict[str, Any] | None:
+        with self._errors("read"):
+            doc = self._col("patient_links").find_one({"source": source, "uuid": uuid})
+        return _strip(doc, _DOC_HIDDEN | {"updated_at"}) if doc is not None else None
+
+    def find_patients(self, **equals: Any) -> list[dict[str, Any]]:
+        for key in equals:
+            if key.startswith("$") or "." in key:
+                msg = f"find_patients: not a field name: {key!r}"
+                raise ValueError(msg)
+        with self._errors("read"):
+            docs = self._col("patients").find(equals).sort("nationalId", ASCENDING)
+            return [_strip(d, _HIDDEN) for d in docs]
 
     def get_records(
         self, source: str, resource_type: str, uuids: Iterable[str]

@@ -7,6 +7,7 @@ and the cursor that covers them are durable together or not at all.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -36,6 +37,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS patients (
     patient_id TEXT PRIMARY KEY, national_id TEXT, doc TEXT NOT NULL,
     created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS patients_birth_date ON patients (json_extract(doc, '$.birth_date'));
 CREATE TABLE IF NOT EXISTS patient_links (
     source TEXT NOT NULL, uuid TEXT NOT NULL, patient_id TEXT, national_id TEXT,
     version_num INTEGER, content_hash TEXT, doc TEXT NOT NULL, updated_at REAL NOT NULL,
@@ -82,6 +84,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
 """
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 _RECORD_COLUMNS = {
     "patient_id",
@@ -475,6 +479,30 @@ class SQLiteStore(PassportStore):
         """Every hospital's own version of one passport patient."""
         rows = self._query("SELECT doc FROM patient_links WHERE patient_id=?", (patient_id,))
         return [orjson.loads(d) for (d,) in rows]
+
+    def get_patient_link(self, source: str, uuid: str) -> dict[str, Any] | None:
+        rows = self._query(
+            "SELECT doc, patient_id FROM patient_links WHERE source=? AND uuid=?", (source, uuid)
+        )
+        if not rows:
+            return None
+        doc: dict[str, Any] = orjson.loads(rows[0][0])
+        doc["patient_id"] = rows[0][1]  # the column is the truth (parked attach sets only it)
+        return doc
+
+    def find_patients(self, **equals: Any) -> list[dict[str, Any]]:
+        sql = "SELECT doc FROM patients WHERE 1=1"
+        params: list[Any] = []
+        for key, value in equals.items():
+            if not _FIELD_NAME.fullmatch(key):
+                msg = f"find_patients: not a field name: {key!r}"
+                raise ValueError(msg)
+            if value is None:
+                sql += f" AND json_extract(doc, '$.{key}') IS NULL"
+            else:
+                sql += f" AND json_extract(doc, '$.{key}') = ?"
+                params.append(value)
+        return [orjson.loads(d) for (d,) in self._query(sql + " ORDER BY patient_id", params)]
 
     def get_records(
         self, source: str, resource_type: str, uuids: Iterable[str]

@@ -200,6 +200,45 @@ def test_patient_link_version_guard(store: PassportStore) -> None:
     assert store.patient_links(SRC, ["pat-1"]) == {"pat-1": "NID3"}
 
 
+def test_get_patient_link_linked_unlinked_and_unknown(store: PassportStore) -> None:
+    store.apply(
+        WriteBatch(
+            patients=[patient("pat-1"), patient("pat-x", patient_id=None, national_id="NID9")]
+        )
+    )
+    linked = store.get_patient_link(SRC, "pat-1")
+    held = store.get_patient_link(SRC, "pat-x")
+    assert linked is not None and held is not None
+    assert (linked["patient_id"], linked["national_id"], linked["name"]) == (
+        "NID1",
+        "NID1",
+        "Test Person",
+    )
+    assert (held["patient_id"], held["national_id"]) == (None, "NID9")
+    assert store.get_patient_link(SRC, "nobody") is None
+    assert store.get_patient_link("hospital-b", "pat-1") is None
+
+
+def test_find_patients_by_top_level_fields(store: PassportStore) -> None:
+    store.apply(
+        WriteBatch(
+            passport_patients={
+                "NID1": {"patient_id": "NID1", "birth_date": "1990-02-01", "gender": "female"},
+                "NID2": {"patient_id": "NID2", "birth_date": "1990-02-01", "gender": "male"},
+                "NID3": {"patient_id": "NID3", "birth_date": "1991-02-01", "gender": "female"},
+            }
+        )
+    )
+    found = store.find_patients(birth_date="1990-02-01", gender="female")
+    assert [p["patient_id"] for p in found] == ["NID1"]
+    assert "links" not in found[0]
+    both = store.find_patients(birth_date="1990-02-01")
+    assert [p["patient_id"] for p in both] == ["NID1", "NID2"]
+    assert store.find_patients(birth_date="2000-01-01") == []
+    with pytest.raises(ValueError, match="field name"):
+        store.find_patients(**{"$where": "1"})
+
+
 # -- queries for passport show ---------------------------------------------------------------
 def test_records_for_patient_newest_first_and_without_invalid(store: PassportStore) -> None:
     store.apply(
