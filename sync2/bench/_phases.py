@@ -65,11 +65,8 @@ def backfill(args: dict[str, Any]) -> dict[str, Any]:
         cpu1, rss = _usage()
         pipeline.close()
     ok = all(s.ok for s in summaries)
-    records = [
-        RecordDoc(**doc) for s in servers for doc in store.find_records(s["id"], "Observation")
-    ]
     expected = sum(s["observations"] for s in servers)
-    obs = len(records)
+    obs = sum(store.count_records(s["id"], "Observation", valid_only=True) for s in servers)
     result: dict[str, Any] = {
         "hospitals": len(servers),
         "obs": obs,
@@ -81,9 +78,12 @@ def backfill(args: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": rss / 2**20,
         "resources": sum(s.resources for s in summaries),
     }
-    store.close()
     if args.get("raw_store", True):
+        records = [
+            RecordDoc(**doc) for s in servers for doc in store.find_records(s["id"], "Observation")
+        ]
         result.update(_raw_store(records, workdir))
+    store.close()
     return result
 
 

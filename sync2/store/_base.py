@@ -228,6 +228,10 @@ class PassportStore(ABC):
         """Records of one source and type whose top-level fields equal the given values."""
 
     @abstractmethod
+    def count_records(self, source: str, resource_type: str, *, valid_only: bool = False) -> int:
+        """How many records of one source and type (``valid_only``: not voided/superseded)."""
+
+    @abstractmethod
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
     ) -> bool:

@@ -625,6 +625,13 @@ class MongoStore(PassportStore):
             )
             return [_strip(d, _RECORD_HIDDEN) for d in docs]
 
+    def count_records(self, source: str, resource_type: str, *, valid_only: bool = False) -> int:
+        query: dict[str, Any] = {"source": source, "resource_type": resource_type}
+        if valid_only:
+            query["status"] = {"$nin": ["entered-in-error", "superseded"]}
+        with self._errors("count"):
+            return int(self._col("medicalrecords").count_documents(query))
+
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
     ) -> bool:

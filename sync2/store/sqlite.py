@@ -538,6 +538,12 @@ class SQLiteStore(PassportStore):
             params.append(value)
         return [orjson.loads(d) for (d,) in self._query(sql, params)]
 
+    def count_records(self, source: str, resource_type: str, *, valid_only: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM medicalrecords WHERE source=? AND resource_type=?"
+        if valid_only:
+            sql += " AND status NOT IN ('entered-in-error', 'superseded')"
+        return int(self._query(sql, (source, resource_type))[0][0])
+
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
     ) -> bool:

@@ -274,6 +274,19 @@ def test_find_records_by_column_and_by_document_field(store: PassportStore) -> N
     assert store.find_records(SRC, "Encounter", encounter_uuid="enc-1") == []
 
 
+def test_count_records_all_and_valid_only(store: PassportStore) -> None:
+    store.apply(
+        WriteBatch(
+            records=[record("a"), record("b", status="entered-in-error"), record("c")],
+            status_changes=[StatusChange(SRC, OBS, "c", "superseded", superseded_by="a")],
+        )
+    )
+    assert store.count_records(SRC, OBS) == 3
+    assert store.count_records(SRC, OBS, valid_only=True) == 1
+    assert store.count_records(SRC, "Encounter") == 0
+    assert store.count_records("elsewhere", OBS) == 0
+
+
 def test_update_record_outside_a_sync(store: PassportStore) -> None:
     store.apply(WriteBatch(records=[record("r1")]))
     assert store.update_record(SRC, OBS, "r1", {"status": "amended", "note": "fixed by hand"})
