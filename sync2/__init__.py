@@ -14,6 +14,7 @@ from ._errors import (
     TransientSourceError,
 )
 from .config import Config, load_config
+from .pipeline import Pipeline, SyncSummary
 from .store import PassportStore, open_store
 
 __version__ = "0.1.0"
@@ -25,10 +26,12 @@ __all__ = [
     "Config",
     "ConfigError",
     "PassportStore",
+    "Pipeline",
     "SourceAuthError",
     "SourceUnavailable",
     "StoreError",
     "Sync2Error",
+    "SyncSummary",
     "TransientSourceError",
     "__version__",
     "load_config",
