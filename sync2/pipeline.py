@@ -522,6 +522,8 @@ class Pipeline:
                 linker.claim(target, doc.uuid)
             else:
                 links[doc.uuid] = doc
+                if nid is not None:  # waits for that ID: a second one of this batch is held
+                    linker.claim(nid, doc.uuid)
                 if nid is None:
                     wb.audit.append(
                         AuditEntry(
