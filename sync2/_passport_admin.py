@@ -67,7 +67,9 @@ class PassportAdmin:
 
         Side effects: writes the chosen content (the incoming source content becomes the new
         base), closes the conflict and any older open one of the same record, audits who did it.
-        Fields missing from ``merged`` keep the passport's value.
+        Fields missing from ``merged`` keep the passport's value. A ``PatientLink`` review
+        (``conflicts/links.py``) relinks the source patient instead: ``take="source"``, or
+        ``merged={"patient_id": <candidate>}`` when several candidates were proposed.
 
         Raises:
             LookupError: no such conflict, or its record / patient is gone from the passport.
