@@ -128,8 +128,14 @@ def _person(rng: random.Random, region: tuple[str, str, str, str]) -> dict[str, 
     }
 
 
-def _national_id(rng: random.Random) -> str:
-    return f"NID-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+def _national_id(rng: random.Random, issued: set[str]) -> str:
+    """A national ID no other person of this run has: a real registry never reuses one, and a
+    collision would make two people one passport patient (or a link review)."""
+    while True:
+        value = f"NID-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        if value not in issued:
+            issued.add(value)
+            return value
 
 
 def _variant(rng: random.Random, person: dict[str, Any]) -> dict[str, Any]:
@@ -322,9 +328,10 @@ def generate_hospitals(
     shared_rng = random.Random(f"{seed}:shared")
     n_shared = round(patients * shared_fraction) if n > 1 else 0
     shared = []
+    issued: set[str] = set()
     for _ in range(n_shared):
         person = _person(shared_rng, shared_rng.choice(_REGIONS[: max(1, min(n, len(_REGIONS)))]))
-        person["national_id"] = _national_id(shared_rng)
+        person["national_id"] = _national_id(shared_rng, issued)
         shared.append(person)
     hospitals = []
     for i in range(n):
@@ -340,7 +347,7 @@ def generate_hospitals(
                 demo = dict(shared[k]) if i == 0 else _variant(rng, shared[k])
             else:
                 demo = _person(rng, _REGIONS[i % len(_REGIONS)])
-                demo["national_id"] = _national_id(rng)
+                demo["national_id"] = _national_id(rng, issued)
             when = rng.randint(HISTORY_START + DAY, HISTORY_END - 60 * DAY)
             p = make_patient(h, rng, when, demo)
             ops.append((when, "insert", p))
