@@ -280,6 +280,12 @@ class SourceConfig(_Model):
     mode: Literal["feed", "poll"] = Field(
         "feed", description="feed: follow the atom feed; poll: FHIR _lastUpdated polling."
     )
+    poll_overlap_seconds: int = Field(
+        60,
+        ge=0,
+        description="mode = poll: re-read this far behind the watermark (1-second timestamps, "
+        "clock skew); what was already delivered is dropped by id and version.",
+    )
     initial_sync: Literal["feed", "snapshot"] = Field(
         "snapshot",
         description="First sync: snapshot (FHIR search, then the feed from its head) or walk "

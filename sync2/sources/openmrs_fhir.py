@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from .._errors import BadFeedError, SourceUnavailable, TransientSourceError
 from ..config import HttpConfig, SourceConfig
 from ._base import Failure, FetchResult, Source, SourceBatch
+from ._window import close_window
 from .atomfeed import (
     CATEGORY_TYPES,
     REMOVING_ACTIONS,
@@ -102,6 +104,9 @@ class OpenMRSFhirSource(Source):
 
     # -- Source ----------------------------------------------------------------------------
     def batches(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:
+        if self.config.mode == "poll":
+            yield from self._poll_all(cursors)
+            return
         for category in self.config.feeds:
             stream = f"feed:{category}"
             cursor = cursors.get(stream)
@@ -114,6 +119,43 @@ class OpenMRSFhirSource(Source):
                 continue
             yield from self._follow(
                 category, stream, Marker.from_dict((cursor or {}).get("marker"))
+            )
+
+    # -- FHIR polling (servers without the atomfeed module) ----------------------------------
+    def _poll_all(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:
+        types = dict.fromkeys(
+            CATEGORY_TYPES[c] for c in self.config.feeds if c in CATEGORY_TYPES
+        )  # visit and encounter are both Encounter: poll it once
+        for resource_type in types:
+            stream = f"poll:{resource_type}"
+            yield from self._poll(resource_type, stream, cursors.get(stream) or {})
+
+    def _poll(
+        self, resource_type: str, stream: str, cursor: dict[str, Any]
+    ) -> Iterator[SourceBatch]:
+        """``{Type}?_lastUpdated=ge{watermark - overlap}&_sort=_lastUpdated``, 100 a page.
+
+        The server sorts by ``_lastUpdated`` (fhir2 honours ``_sort``), so the watermark moves
+        page by page; the closed window re-reads an overlap (1-second precision, clock skew)
+        and drops, by id and version, what it delivered last time. fhir2 searches never return
+        voided rows: an edit arrives as its new amended obs (which supersedes the old one once
+        the source confirms it voided); a plain void needs the atom feed (mode = "feed").
+        """
+        watermark = cursor.get("watermark")
+        boundary: dict[str, int] = dict(cursor.get("boundary") or {})
+        overlap = self.config.poll_overlap_seconds
+        params: dict[str, Any] = {"_count": 100, "_sort": "_lastUpdated"}
+        if watermark is not None:
+            params["_lastUpdated"] = f"ge{_iso_seconds(int(watermark) - overlap)}"
+        for page in self.fhir.search_pages(resource_type, params):
+            rows = [(_version_key(r), _epoch_seconds(r)) for r in page]
+            window = close_window(rows, watermark, boundary, overlap)
+            kept = {key for key, _ in window.kept}
+            watermark, boundary = window.watermark, window.boundary
+            yield SourceBatch(
+                stream=stream,
+                cursor={"watermark": watermark, "boundary": boundary},
+                resources=[r for r, (key, _) in zip(page, rows, strict=True) if key in kept],
             )
 
     def _snapshot(
@@ -244,3 +286,37 @@ class OpenMRSFhirSource(Source):
 
     def close(self) -> None:
         self.transport.close()
+
+
+def _version_key(resource: dict[str, Any]) -> str:
+    """One version of one resource: a changed resource is new, a re-read one is not."""
+    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+    return (
+        f"{resource.get('id')}@{(meta or {}).get('versionId') or (meta or {}).get('lastUpdated')}"
+    )
+
+
+def _epoch_seconds(resource: dict[str, Any]) -> int:
+    """``meta.lastUpdated`` as whole epoch seconds (OpenMRS keeps one-second precision).
+
+    >>> _epoch_seconds({"meta": {"lastUpdated": "2024-06-25T10:56:16.000+00:00"}})
+    1719312976
+    >>> _epoch_seconds({})
+    0
+    """
+    meta = resource.get("meta")
+    text = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return 0
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return 0
+
+
+def _iso_seconds(epoch: int) -> str:
+    """
+    >>> _iso_seconds(1719312976)
+    '2024-06-25T10:56:16+00:00'
+    """
+    return datetime.fromtimestamp(max(0, epoch), UTC).isoformat()
