@@ -21,7 +21,7 @@ def _config_file(tmp_path: Path, store_url: str) -> Path:
 def test_passport_show_groups_and_amendments(
     servers: list[Any], make_passport: Any, tmp_path: Path
 ) -> None:
-    config, store, pipeline = make_passport(servers)
+    config, _store, pipeline = make_passport(servers)
     nid, uuids = _most_shared_patient(servers)
     assert len(uuids) == 3, "a shared patient is registered at all three hospitals"
     hospital = servers[0].hospital
