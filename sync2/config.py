@@ -286,6 +286,12 @@ class SourceConfig(_Model):
         description="mode = poll: re-read this far behind the watermark (1-second timestamps, "
         "clock skew); what was already delivered is dropped by id and version.",
     )
+    poll_recheck_per_run: int = Field(
+        1000,
+        ge=0,
+        description="mode = poll: stored records re-read per run to find voids and deletes "
+        "(searches leave them out); 0 = never.",
+    )
     initial_sync: Literal["feed", "snapshot"] = Field(
         "snapshot",
         description="First sync: snapshot (FHIR search, then the feed from its head) or walk "

@@ -254,6 +254,7 @@ class Pipeline:
                     progress(source_id, total)
                 if self._after_apply is not None:
                     self._after_apply(sb)
+            self._recheck_known(source, total)
         except SourceAuthError as exc:
             total.ok, total.error, total.unauthorised = False, f"unauthorised: {exc}", True
         except SourceUnavailable as exc:  # breaker open: costs nothing, retried next run
@@ -263,6 +264,32 @@ class Pipeline:
         total.seconds = self._clock() - started
         self._audit_run(total, actor)
         return total
+
+    def _recheck_known(self, source: Source, summary: SyncSummary) -> None:
+        """Polling cannot see voids (fhir2 searches leave voided rows out), so each run also
+        re-reads a slice of the records the passport holds as valid, ``_id`` batches of 100,
+        and marks those the source now answers 410/404 for. The slice rotates (a uuid keyset
+        cursor), so every record is re-checked within ``records / poll_recheck_per_run`` runs.
+        """
+        config = getattr(source, "config", None)
+        per_run = getattr(config, "poll_recheck_per_run", 0)
+        if getattr(config, "mode", "feed") != "poll" or per_run <= 0:
+            return
+        for rtype in ("Observation", "Encounter"):
+            stream = f"recheck:{rtype}"
+            after = str((self.store.get_cursor(source.id, stream) or {}).get("after", ""))
+            uuids = self.store.list_record_uuids(source.id, rtype, after=after, limit=per_run)
+            if not uuids and not after:
+                continue
+            fetched = source.fetch(rtype, uuids) if uuids else None
+            wb = WriteBatch()
+            if fetched is not None:
+                self._invalidate(source, fetched.gone, [], wb)
+            summary.invalidated += len(wb.status_changes)
+            # a look-up that failed is simply re-checked on a later pass; nothing is lost
+            next_after = uuids[-1] if len(uuids) == per_run else ""
+            with self._apply_lock:
+                self.store.apply(wb, Cursor(source.id, stream, {"after": next_after}))
 
     def _register_hospital(self, source: Source) -> None:
         base = getattr(getattr(source, "config", None), "base_url", None)

@@ -232,6 +232,18 @@ class PassportStore(ABC):
         """How many records of one source and type (``valid_only``: not voided/superseded)."""
 
     @abstractmethod
+    def list_record_uuids(
+        self,
+        source: str,
+        resource_type: str,
+        *,
+        after: str = "",
+        limit: int = 1000,
+        valid_only: bool = True,
+    ) -> list[str]:
+        """Record uuids in uuid order after ``after`` (keyset paging, for re-checking voids)."""
+
+    @abstractmethod
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
     ) -> bool:

@@ -632,6 +632,33 @@ class MongoStore(PassportStore):
         with self._errors("count"):
             return int(self._col("medicalrecords").count_documents(query))
 
+    def list_record_uuids(
+        self,
+        source: str,
+        resource_type: str,
+        *,
+        after: str = "",
+        limit: int = 1000,
+        valid_only: bool = True,
+    ) -> list[str]:
+        if limit <= 0:
+            return []
+        query: dict[str, Any] = {
+            "source": source,
+            "resource_type": resource_type,
+            "uuid": {"$gt": after},
+        }
+        if valid_only:
+            query["status"] = {"$nin": ["entered-in-error", "superseded"]}
+        with self._errors("read"):
+            docs = (
+                self._col("medicalrecords")
+                .find(query, {"uuid": 1, "_id": 0})
+                .sort("uuid", 1)
+                .limit(limit)
+            )
+            return [d["uuid"] for d in docs]
+
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
     ) -> bool:

@@ -544,6 +544,21 @@ class SQLiteStore(PassportStore):
             sql += " AND status NOT IN ('entered-in-error', 'superseded')"
         return int(self._query(sql, (source, resource_type))[0][0])
 
+    def list_record_uuids(
+        self,
+        source: str,
+        resource_type: str,
+        *,
+        after: str = "",
+        limit: int = 1000,
+        valid_only: bool = True,
+    ) -> list[str]:
+        sql = "SELECT uuid FROM medicalrecords WHERE source=? AND resource_type=? AND uuid > ?"
+        if valid_only:
+            sql += " AND status NOT IN ('entered-in-error', 'superseded')"
+        sql += " ORDER BY uuid LIMIT ?"
+        return [u for (u,) in self._query(sql, (source, resource_type, after, max(0, limit)))]
+
     def update_record(
         self, source: str, resource_type: str, uuid: str, changes: dict[str, Any]
     ) -> bool:

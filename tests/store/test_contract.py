@@ -287,6 +287,20 @@ def test_count_records_all_and_valid_only(store: PassportStore) -> None:
     assert store.count_records("elsewhere", OBS) == 0
 
 
+def test_list_record_uuids_pages_by_uuid(store: PassportStore) -> None:
+    store.apply(
+        WriteBatch(
+            records=[record(u) for u in ("d", "a", "c", "b")]
+            + [record("e", status="entered-in-error")]
+        )
+    )
+    assert store.list_record_uuids(SRC, OBS, limit=2) == ["a", "b"]
+    assert store.list_record_uuids(SRC, OBS, after="b", limit=10) == ["c", "d"]
+    assert store.list_record_uuids(SRC, OBS, after="b", valid_only=False) == ["c", "d", "e"]
+    assert store.list_record_uuids(SRC, OBS, after="d") == []
+    assert store.list_record_uuids(SRC, "Encounter") == []
+
+
 def test_update_record_outside_a_sync(store: PassportStore) -> None:
     store.apply(WriteBatch(records=[record("r1")]))
     assert store.update_record(SRC, OBS, "r1", {"status": "amended", "note": "fixed by hand"})
