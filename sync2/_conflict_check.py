@@ -138,7 +138,7 @@ class ConflictCheck:
             )
             wb.passport_patients[patient_id] = outcome.doc
             decision = outcome.decision
-            ref = f"Patient/{patient_id}"
+            ref = f"passport patient of {source.id}"  # the id is a national ID: not in audit
             if decision.action == "conflict":
                 summary.conflicts += 1
                 if already_queued("Patient", patient_id, outcome.incoming):

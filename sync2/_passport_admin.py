@@ -282,7 +282,7 @@ class PassportAdmin:
         audit = AuditEntry(
             kind="passport-edit",
             actor=actor,
-            message=f"Patient/{patient_id}: edited {', '.join(sorted(changes))}",
+            message=f"passport patient edited: {', '.join(sorted(changes))}",
             details={"fields": sorted(changes)},
         )
         self.store.apply(WriteBatch(passport_patients={patient_id: doc}, audit=[audit]))

@@ -166,6 +166,7 @@ class Pipeline:
         #: Hospitals sync in parallel, but a person seen at two of them is one passport patient:
         #: reading, merging and writing it must not interleave, or one hospital's version is lost.
         self._apply_lock = threading.RLock()
+        self._sources_lock = threading.Lock()
 
     def _encounter_cache(self, source_id: str) -> dict[str, EncounterInfo]:
         """Doctor/facility of recently seen encounters, so each obs batch does not re-read
@@ -177,9 +178,11 @@ class Pipeline:
 
     # -- sources ---------------------------------------------------------------------------
     def source(self, source_id: str) -> Source:
-        if source_id not in self._sources:
-            self._sources[source_id] = build_source(self.config, self.config.source(source_id))
-        return self._sources[source_id]
+        """The source object of one hospital, built once (one client, one breaker)."""
+        with self._sources_lock:
+            if source_id not in self._sources:
+                self._sources[source_id] = build_source(self.config, self.config.source(source_id))
+            return self._sources[source_id]
 
     def close(self) -> None:
         for source in self._sources.values():
@@ -618,8 +621,10 @@ class Pipeline:
         ]
         if matches:  # only what the source voided was replaced: a still-valid twin stays, so the
             # result does not depend on which of the two was stored first (crash, snapshot order)
-            still_valid = set(source.fetch("Observation", matches).found)
-            matches = [uuid for uuid in matches if uuid not in still_valid]
+            # a look-up that failed proves nothing: such a twin stays valid (a later sync of
+            # its void marks it), rather than being superseded on a guess
+            voided = {g.uuid for g in source.fetch("Observation", matches).gone}
+            matches = [uuid for uuid in matches if uuid in voided]
         for old_uuid in matches:
             wb.status_changes.append(
                 StatusChange(
@@ -882,11 +887,12 @@ class Pipeline:
         sb = SourceBatch(
             stream="retry", cursor={}, resources=list(fetched.found.values()), gone=fetched.gone
         )
-        prepared = self.prepare(source, sb)
-        mine = [f for f in prepared.batch.failed if (f.resource_type, f.uuid) == (rtype, uuid)]
-        if mine:
-            return False, mine[0].error
-        self.store.apply(prepared.batch, None)
+        with self._apply_lock:  # a shared patient is merged from a fresh read, as in a sync
+            prepared = self.prepare(source, sb)
+            mine = [f for f in prepared.batch.failed if (f.resource_type, f.uuid) == (rtype, uuid)]
+            if mine:
+                return False, mine[0].error
+            self.store.apply(prepared.batch, None)
         return True, ""
 
 

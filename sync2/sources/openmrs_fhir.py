@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from conflicts.hashing import canonical_hash
+
 from .._errors import BadFeedError, SourceUnavailable, TransientSourceError
 from ..config import HttpConfig, SourceConfig
 from ._base import Failure, FetchResult, Source, SourceBatch
@@ -290,10 +292,9 @@ class OpenMRSFhirSource(Source):
 
 def _version_key(resource: dict[str, Any]) -> str:
     """One version of one resource: a changed resource is new, a re-read one is not."""
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
-    return (
-        f"{resource.get('id')}@{(meta or {}).get('versionId') or (meta or {}).get('lastUpdated')}"
-    )
+    # versionId has one-second precision: two saves in one second share it, so the content
+    # hash tells them apart (a second edit read between them is not mistaken for a re-read)
+    return f"{resource.get('id')}@{canonical_hash(resource)}"
 
 
 def _epoch_seconds(resource: dict[str, Any]) -> int:
