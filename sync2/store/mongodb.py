@@ -423,7 +423,13 @@ class MongoStore(PassportStore):
         key = {"source": source, "resource_type": resource_type, "uuid": uuid}
         records = self._col("medicalrecords")
         doc = records.find_one(key, {"status": 1, "superseded_by": 1, "warnings": 1})
-        if doc is None:
+        if doc is None:  # maybe parked, waiting for its patient: it must not attach as valid
+            parked = {**key, "doc.status": {"$ne": STATUS_SUPERSEDED}}
+            if status == STATUS_SUPERSEDED:
+                parked.pop("doc.status")
+            self._col("parked").update_one(
+                parked, {"$set": {"doc.status": status, "doc.superseded_by": superseded_by}}
+            )
             return
         if doc.get("status") == STATUS_SUPERSEDED and status == STATUS_ENTERED_IN_ERROR:
             return  # an edit already explained why this version went away

@@ -354,8 +354,15 @@ class SQLiteStore(PassportStore):
             "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=? AND uuid=?",
             (source, resource_type, uuid),
         ).fetchone()
-        if row is None:
-            return
+        table = "medicalrecords"
+        if row is None:  # maybe parked, waiting for its patient: it must not attach as valid
+            table = "parked"
+            row = conn.execute(
+                "SELECT doc FROM parked WHERE source=? AND resource_type=? AND uuid=?",
+                (source, resource_type, uuid),
+            ).fetchone()
+            if row is None:
+                return
         doc = orjson.loads(row[0])
         if doc.get("status") == "superseded" and status == "entered-in-error":
             return  # an edit already explained why this version went away
@@ -365,6 +372,12 @@ class SQLiteStore(PassportStore):
         doc["superseded_by"] = superseded_by
         if reason:
             doc.setdefault("warnings", []).append(reason)
+        if table == "parked":
+            conn.execute(
+                "UPDATE parked SET doc=? WHERE source=? AND resource_type=? AND uuid=?",
+                (_dumps(doc), source, resource_type, uuid),
+            )
+            return
         conn.execute(
             "UPDATE medicalrecords SET status=?, doc=?, updated_at=? "
             "WHERE source=? AND resource_type=? AND uuid=?",

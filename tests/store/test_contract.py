@@ -274,6 +274,27 @@ def test_find_records_by_column_and_by_document_field(store: PassportStore) -> N
     assert store.find_records(SRC, "Encounter", encounter_uuid="enc-1") == []
 
 
+def test_a_parked_record_voided_at_its_source_attaches_as_not_valid(
+    store: PassportStore,
+) -> None:
+    store.apply(
+        WriteBatch(parked=[ParkedRecord("NIDP", record("p1")), ParkedRecord("NIDP", record("p2"))])
+    )
+    store.apply(
+        WriteBatch(
+            status_changes=[
+                StatusChange(SRC, OBS, "p1", "entered-in-error", "voided at the source"),
+                StatusChange(SRC, OBS, "p2", "superseded", superseded_by="p3"),
+            ]
+        )
+    )
+    store.register_patient("NIDP", {"name": "Pat"})
+    got = {r["uuid"]: r for r in store.records_for_patient("NIDP")}
+    assert got["p1"]["status"] == "entered-in-error"
+    assert got["p2"]["status"] == "superseded" and got["p2"]["superseded_by"] == "p3"
+    assert store.records_for_patient("NIDP", include_invalid=False) == []
+
+
 def test_count_records_all_and_valid_only(store: PassportStore) -> None:
     store.apply(
         WriteBatch(
