@@ -39,6 +39,7 @@ from .http import HttpTransport, rebase
 
 log = logging.getLogger(__name__)
 
+_PAGE = 100  # fhir2's maximum page size
 _ENCOUNTER_TAG_SYSTEM = "http://fhir.openmrs.org/ext/encounter-tag"
 _ENCOUNTER_TAGS = {"visit": "visit", "encounter": "encounter"}
 
@@ -113,11 +114,11 @@ class OpenMRSFhirSource(Source):
             stream = f"feed:{category}"
             cursor = cursors.get(stream)
             if cursor is None and self.config.initial_sync == "snapshot":
-                yield from self._snapshot(category, stream, head=None)
+                yield from self._snapshot(category, stream, None)
                 cursor = None  # the snapshot's final batch set the marker; re-read below
                 continue
             if cursor is not None and cursor.get("phase") == "snapshot":
-                yield from self._snapshot(category, stream, head=cursor.get("head"))
+                yield from self._snapshot(category, stream, cursor)
                 continue
             yield from self._follow(
                 category, stream, Marker.from_dict((cursor or {}).get("marker"))
@@ -132,50 +133,105 @@ class OpenMRSFhirSource(Source):
             stream = f"poll:{resource_type}"
             yield from self._poll(resource_type, stream, cursors.get(stream) or {})
 
+    def _keyset_pages(
+        self,
+        resource_type: str,
+        extra: dict[str, Any],
+        watermark: int | None,
+        boundary: dict[str, int],
+        overlap: int,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None, dict[str, int]]]:
+        """Pages in ``_lastUpdated`` order, each a fresh ``ge`` query from the last mark seen.
+
+        fhir2 pages by re-running the query with an OFFSET: a row voided on an earlier page while
+        we read shifts every later row up, and the one at the page edge is never returned. A
+        fresh ``_lastUpdated=ge{mark}`` query per page cannot skip a row; the closed window drops,
+        by id and content hash, the rows at the mark already delivered. Only when more than a
+        page of rows share one second does it follow that query's offset pages.
+
+        Yields ``(new resources, watermark, boundary)``: the cursor once they are stored.
+        """
+        first = True
+        while True:
+            params: dict[str, Any] = {"_count": _PAGE, "_sort": "_lastUpdated", **extra}
+            if watermark is not None:
+                start = watermark - overlap if first else watermark
+                params["_lastUpdated"] = f"ge{_iso_seconds(start)}"
+            pages = self.fhir.search_pages(resource_type, params)
+            try:
+                page = next(pages, [])
+                window = _window_of(page, watermark, boundary, overlap)
+                stuck = len(page) >= _PAGE and not window[0] and window[1] == watermark
+                if not stuck:
+                    yield window
+                    if len(page) < _PAGE:
+                        return
+                    _, watermark, boundary = window
+                    first = False
+                    continue
+                for page in pages:  # a full page within one second: offsets, this once
+                    window = _window_of(page, watermark, boundary, overlap)
+                    _, watermark, boundary = window
+                    yield window
+                return
+            finally:
+                pages.close()
+
     def _poll(
         self, resource_type: str, stream: str, cursor: dict[str, Any]
     ) -> Iterator[SourceBatch]:
         """``{Type}?_lastUpdated=ge{watermark - overlap}&_sort=_lastUpdated``, 100 a page.
 
-        The server sorts by ``_lastUpdated`` (fhir2 honours ``_sort``), so the watermark moves
-        page by page; the closed window re-reads an overlap (1-second precision, clock skew)
-        and drops, by id and version, what it delivered last time. fhir2 searches never return
-        voided rows: an edit arrives as its new amended obs (which supersedes the old one once
-        the source confirms it voided); a plain void needs the atom feed (mode = "feed").
+        The watermark moves page by page (keyset pages, see :meth:`_keyset_pages`); each pass
+        re-reads an overlap (1-second timestamps, clock skew) and the closed window drops what
+        was delivered last time. fhir2 searches never return voided rows: an edit arrives as its
+        new amended obs, and plain voids are found by the engine re-reading stored records.
         """
-        watermark = cursor.get("watermark")
-        boundary: dict[str, int] = dict(cursor.get("boundary") or {})
-        overlap = self.config.poll_overlap_seconds
-        params: dict[str, Any] = {"_count": 100, "_sort": "_lastUpdated"}
-        if watermark is not None:
-            params["_lastUpdated"] = f"ge{_iso_seconds(int(watermark) - overlap)}"
-        for page in self.fhir.search_pages(resource_type, params):
-            rows = [(_version_key(r), _epoch_seconds(r)) for r in page]
-            window = close_window(rows, watermark, boundary, overlap)
-            kept = {key for key, _ in window.kept}
-            watermark, boundary = window.watermark, window.boundary
+        for resources, watermark, boundary in self._keyset_pages(
+            resource_type,
+            {},
+            cursor.get("watermark"),
+            dict(cursor.get("boundary") or {}),
+            self.config.poll_overlap_seconds,
+        ):
             yield SourceBatch(
                 stream=stream,
                 cursor={"watermark": watermark, "boundary": boundary},
-                resources=[r for r, (key, _) in zip(page, rows, strict=True) if key in kept],
+                resources=resources,
             )
 
     def _snapshot(
-        self, category: str, stream: str, head: dict[str, Any] | None
+        self, category: str, stream: str, cursor: dict[str, Any] | None
     ) -> Iterator[SourceBatch]:
+        """Note the feed head, read everything by keyset pages, then follow the feed from the
+        head. The cursor keeps the snapshot's own watermark, so a crash resumes the snapshot
+        where it was, and anything changed during it is after the head: the feed brings it."""
         resource_type = CATEGORY_TYPES.get(category)
         if resource_type is None:  # nothing to snapshot: walk the feed instead
             yield from self._follow(category, stream, None)
             return
+        cursor = cursor or {}
+        head = cursor.get("head")
         if head is None:
             marker = self.walker(category).head_marker()
             head = marker.to_dict() if marker else {}
-        running = {"phase": "snapshot", "head": head}
-        params: dict[str, Any] = {"_count": 100}
+        extra: dict[str, Any] = {}
         if category in _ENCOUNTER_TAGS:  # visits and encounters share the FHIR type
-            params["_tag"] = f"{_ENCOUNTER_TAG_SYSTEM}|{_ENCOUNTER_TAGS[category]}"
-        for page in self.fhir.search_pages(resource_type, params):
-            yield SourceBatch(stream=stream, cursor=running, resources=page)
+            extra["_tag"] = f"{_ENCOUNTER_TAG_SYSTEM}|{_ENCOUNTER_TAGS[category]}"
+        for resources, watermark, boundary in self._keyset_pages(
+            resource_type,
+            extra,
+            cursor.get("watermark"),
+            dict(cursor.get("boundary") or {}),
+            0,
+        ):
+            running = {
+                "phase": "snapshot",
+                "head": head,
+                "watermark": watermark,
+                "boundary": boundary,
+            }
+            yield SourceBatch(stream=stream, cursor=running, resources=resources)
         done = {"phase": "feed", "marker": head or None}
         yield SourceBatch(stream=stream, cursor=done, notes=[f"snapshot of {category} done"])
         yield from self._follow(category, stream, Marker.from_dict(head))
@@ -321,3 +377,14 @@ def _iso_seconds(epoch: int) -> str:
     '2024-06-25T10:56:16+00:00'
     """
     return datetime.fromtimestamp(max(0, epoch), UTC).isoformat()
+
+
+def _window_of(
+    page: list[dict[str, Any]], watermark: int | None, boundary: dict[str, int], overlap: int
+) -> tuple[list[dict[str, Any]], int | None, dict[str, int]]:
+    """The page's resources not delivered before, and the cursor after them."""
+    rows = [(_version_key(r), _epoch_seconds(r)) for r in page]
+    window = close_window(rows, watermark, boundary, overlap)
+    kept = {key for key, _ in window.kept}
+    fresh = [r for r, (key, _) in zip(page, rows, strict=True) if key in kept]
+    return fresh, window.watermark, window.boundary
