@@ -91,9 +91,16 @@ def tag_filter_for(
 
 @dataclass(slots=True)
 class _Entering:
+    """A patient who came into the catchment and whose history is still to be pulled; kept in
+    the saved state until the pull is stored, so a failed or interrupted pull is retried."""
+
     uuid: str
     national_id: str | None
     raw_ids: list[str]
+    removed: list[Any] = field(default_factory=list)  # records to make valid again
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"nid": self.national_id, "raw": self.raw_ids, "removed": self.removed}
 
 
 @dataclass(slots=True)
@@ -132,12 +139,24 @@ class CatchmentEngine:
                     gate = _Gate(source_id, rule, model.on_leave or "keep")
                     saved = self.store.get_cursor(source_id, STATE_STREAM) or {}
                     gate.out = dict(saved.get("out") or {})
+                    gate.entering = {
+                        uuid: _Entering(
+                            uuid,
+                            e.get("nid"),
+                            list(e.get("raw") or []),
+                            list(e.get("removed") or []),
+                        )
+                        for uuid, e in (saved.get("entering") or {}).items()
+                    }
                 self._gates[source_id] = gate
             return self._gates[source_id]
 
     def _save(self, gate: _Gate) -> None:
         with gate.lock:
-            value = {"out": dict(gate.out)}
+            value = {
+                "out": dict(gate.out),
+                "entering": {u: e.to_dict() for u, e in gate.entering.items()},
+            }
         self.store.set_cursor(Cursor(gate.source_id, STATE_STREAM, value))
 
     # -- one batch -------------------------------------------------------------------------
@@ -190,9 +209,15 @@ class CatchmentEngine:
                         changed = True
                     gate.entering.pop(uuid, None)
                 elif was_out or (uuid not in linked and not snapshot):
+                    # in from now on: later records are kept even if the history pull fails
+                    entry = gate.out.pop(uuid, None) or {}
                     gate.entering[uuid] = _Entering(
-                        uuid, doc.national_id, _raw_national_ids(doc, self.config)
+                        uuid,
+                        doc.national_id,
+                        _raw_national_ids(doc, self.config),
+                        list(entry.get("removed") or []),
                     )
+                    changed = changed or was_out
         if changed:
             self._save(gate)
         if not out_uuids:
@@ -321,19 +346,20 @@ class CatchmentEngine:
             return
         with gate.lock:
             entering = list(gate.entering.values())
-            gate.entering.clear()
-        if not entering:
+        if not entering or getattr(self._local, "pulling", False):
             return
-        if not getattr(self._local, "pulling", False):
-            self._local.pulling = True
-            try:
-                for item in entering:
-                    self._enter(pipeline, gate, source, item, summary)
-            finally:
-                self._local.pulling = False
-        with gate.lock:
+        self._local.pulling = True
+        try:
             for item in entering:
-                gate.out.pop(item.uuid, None)
+                try:
+                    self._enter(pipeline, gate, source, item, summary)
+                except Sync2Error as exc:  # kept in the saved state: retried next run
+                    log.warning("catchment history pull failed, retried next run: %s", exc)
+                    continue
+                with gate.lock:
+                    gate.entering.pop(item.uuid, None)
+        finally:
+            self._local.pulling = False
         self._save(gate)
 
     def _enter(
@@ -345,8 +371,7 @@ class CatchmentEngine:
         summary: SyncSummary,
     ) -> None:
         summary.entered += 1
-        with gate.lock:
-            removed = (gate.out.get(item.uuid) or {}).get("removed") or []
+        removed = item.removed
         if removed:  # it had left with on_leave = remove: make its records valid again
             restore = WriteBatch(
                 status_changes=[
@@ -401,6 +426,7 @@ class CatchmentEngine:
         gate = self.gate(source.id)
         if gate is None:
             return
+        self.settle(pipeline, source, summary)  # history pulls a previous run could not finish
         with gate.lock:
             items = list(gate.out.items())
         candidates = []

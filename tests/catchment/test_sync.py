@@ -199,3 +199,37 @@ def test_registered_patient_is_pulled_once_the_portal_registers_it(make_passport
         assert _valid_obs(h, {p.uuid}) <= _stored_valid(store, h.id)
         others = _stored_valid(store, h.id) - _valid_obs(h, {p.uuid})
         assert not others
+
+
+def test_a_failed_history_pull_is_retried_and_never_drops_later_records(make_passport):
+    from sync2._errors import TransientSourceError
+
+    hospitals = generate_hospitals(n=2, patients=8, obs_per_patient=3, seed=7, shared_fraction=0.75)
+    with serve_hospitals(hospitals) as servers:
+        _, uuids = _shared_outsider(servers)
+        first = servers[0].hospital
+        uuid = uuids[first.id]
+        rule = {"strategy": "address", "patterns": [NAIROBI], "on_leave": "keep"}
+        _, store, pipeline = make_passport(servers, catchment=rule)
+        _sync_all(pipeline)
+        first.update_patient(uuid, **NAIROBI_ADDR)  # moves into the area
+        source = pipeline.source(first.id)
+        real = source.patient_history
+        pulls = []
+
+        def hiccup(patient_uuid):
+            pulls.append(patient_uuid)
+            raise TransientSourceError("simulated: the hospital failed during the history pull")
+            yield  # pragma: no cover - a generator, like the real one
+
+        source.patient_history = hiccup
+        pipeline.sync_source(first.id)
+        assert pulls, "the pull was tried"
+        source.patient_history = real
+        new_obs = first.add_observation(uuid, "weight", 70)
+        assert pipeline.sync_source(first.id).ok
+        assert new_obs in _stored_valid(store, first.id)
+        history = {
+            o["id"] for o in first.valid_observations() if o["subject"]["reference"].endswith(uuid)
+        }
+        assert history <= _stored_valid(store, first.id), "the retried pull brought the history"
