@@ -151,13 +151,22 @@ class CatchmentEngine:
                 self._gates[source_id] = gate
             return self._gates[source_id]
 
-    def _save(self, gate: _Gate) -> None:
+    def forget(self, source_id: str) -> None:
+        """Drop the in-memory state of a source after a failed run: what was decided for a
+        batch that was not stored must not count; the next run reloads the saved state."""
+        with self._lock:
+            self._gates.pop(source_id, None)
+
+    def _state_cursor(self, gate: _Gate) -> Cursor:
         with gate.lock:
             value = {
                 "out": dict(gate.out),
                 "entering": {u: e.to_dict() for u, e in gate.entering.items()},
             }
-        self.store.set_cursor(Cursor(gate.source_id, STATE_STREAM, value))
+        return Cursor(gate.source_id, STATE_STREAM, value)
+
+    def _save(self, gate: _Gate) -> None:
+        self.store.set_cursor(self._state_cursor(gate))
 
     # -- one batch -------------------------------------------------------------------------
     def screen(
@@ -217,9 +226,9 @@ class CatchmentEngine:
                         _raw_national_ids(doc, self.config),
                         list(entry.get("removed") or []),
                     )
-                    changed = changed or was_out
+                    changed = True
         if changed:
-            self._save(gate)
+            wb.cursors.append(self._state_cursor(gate))  # saved with this batch, not before
         if not out_uuids:
             return
         kept = [p for p in patients if p.uuid not in out_uuids]

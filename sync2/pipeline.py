@@ -264,6 +264,8 @@ class Pipeline:
             total.ok, total.error = False, f"unavailable: {exc}"
         except Sync2Error as exc:
             total.ok, total.error = False, str(exc)
+        if not total.ok:
+            self._catchment.forget(source_id)  # catchment (issue 6): decisions not stored
         total.seconds = self._clock() - started
         self._audit_run(total, actor)
         return total

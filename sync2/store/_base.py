@@ -133,6 +133,8 @@ class WriteBatch:
     parked: list[ParkedRecord] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    #: engine state that must move with these records (e.g. the catchment's "who is out")
+    cursors: list[Cursor] = field(default_factory=list)
 
     def __len__(self) -> int:
         return (

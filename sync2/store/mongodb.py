@@ -321,6 +321,8 @@ class MongoStore(PassportStore):
             self._insert_audit(batch.audit)
             patient_ids = {p.patient_id for p in batch.patients if p.patient_id}
             result.attached_from_parked = self._attach_parked(patient_ids, now)
+            for extra in batch.cursors:
+                self._write_cursor(extra)
             if cursor is not None:
                 self._write_cursor(cursor)  # last: everything above is durable and idempotent
         return result

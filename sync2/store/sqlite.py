@@ -241,6 +241,8 @@ class SQLiteStore(PassportStore):
                 self._insert_audit(conn, entry)
             patient_ids = {p.patient_id for p in batch.patients if p.patient_id}
             result.attached_from_parked = self._attach_parked(conn, patient_ids, now)
+            for extra in batch.cursors:
+                self._write_cursor(conn, extra, now)
             if cursor is not None:
                 self._write_cursor(conn, cursor, now)
         return result

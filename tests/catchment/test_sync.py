@@ -233,3 +233,38 @@ def test_a_failed_history_pull_is_retried_and_never_drops_later_records(make_pas
             o["id"] for o in first.valid_observations() if o["subject"]["reference"].endswith(uuid)
         }
         assert history <= _stored_valid(store, first.id), "the retried pull brought the history"
+
+
+def test_leaving_survives_a_failed_write_of_its_batch(make_passport):
+    """The catchment state is saved with the batch: a write that fails leaves neither."""
+    from sync2._errors import StoreError
+
+    hospitals = generate_hospitals(n=2, patients=8, obs_per_patient=3, seed=7, shared_fraction=0.75)
+    with serve_hospitals(hospitals) as servers:
+        _, uuids = _shared_outsider(servers)
+        first = servers[0].hospital
+        uuid = uuids[first.id]
+        rule = {"strategy": "address", "patterns": [NAIROBI], "on_leave": "remove"}
+        _, store, pipeline = make_passport(servers, catchment=rule)
+        _sync_all(pipeline)
+        first.update_patient(uuid, **NAIROBI_ADDR)
+        pipeline.sync_source(first.id)
+        history = _valid_obs(first, {uuid})
+        assert history <= _stored_valid(store, first.id)
+
+        first.update_patient(uuid, **KISUMU)  # leaves; the first write of that batch fails
+        real_apply = store.apply
+        failures = []
+
+        def failing_apply(batch, cursor=None):
+            if batch.status_changes and not failures:
+                failures.append(batch)
+                raise StoreError("simulated: the passport refused the write")
+            return real_apply(batch, cursor)
+
+        store.apply = failing_apply
+        assert not pipeline.sync_source(first.id).ok
+        assert failures
+        store.apply = real_apply
+        assert pipeline.sync_source(first.id).ok  # the replay decides again and removes
+        assert not (history & _stored_valid(store, first.id))
