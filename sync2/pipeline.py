@@ -644,6 +644,9 @@ class Pipeline:
     ) -> None:
         changes: list[StatusChange] = []
         for g in gone:
+            if g.resource_type == "Patient":
+                self._unlink_patient(source, g, wb)
+                continue
             if g.replaced_by:
                 changes.append(
                     StatusChange(
@@ -666,6 +669,27 @@ class Pipeline:
                     )
                 )
         wb.status_changes[:0] = changes  # before any supersede found in this batch
+
+    def _unlink_patient(self, source: Source, gone: Gone, wb: WriteBatch) -> None:
+        """A hospital voided (or merged away) its patient: that hospital's patient no longer
+        speaks for the passport patient. The link goes (audited); the records stay as they
+        are, each corrected by its own void event."""
+        link = self.store.get_patient_link(source.id, gone.uuid)
+        if link is None or not link.get("patient_id"):
+            return
+        fields = PatientDoc.__dataclass_fields__
+        doc = PatientDoc(**{k: v for k, v in link.items() if k in fields})
+        doc.patient_id = None
+        doc.warnings = [*doc.warnings, f"{gone.reason} at the source; unlinked"]
+        wb.patients.append(doc)
+        wb.audit.append(
+            AuditEntry(
+                kind="patient-unlinked",
+                source=source.id,
+                message=f"Patient/{gone.uuid} was {gone.reason} at the source: unlinked from "
+                "its passport patient",
+            )
+        )
 
     def _record_failed(
         self, source_id: str, stream: str, key: tuple[str, str], error: str

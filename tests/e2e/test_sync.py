@@ -118,3 +118,19 @@ def test_interrupted_sync_resumes_to_the_same_passport(
     finally:
         resumed.close()
     assert passport_rows(store, config) == passport_rows(clean_store, clean_config)
+
+
+def test_a_patient_voided_at_a_hospital_is_unlinked(servers: list[Any], make_passport: Any) -> None:
+    _config, store, pipeline = make_passport(servers)
+    pipeline.sync_all()
+    from sync2.demo import _most_shared_patient
+
+    nid, uuids = _most_shared_patient(servers)
+    hospital = servers[0].hospital
+    hospital.void_patient(uuids[hospital.id])
+    assert all(s.ok for s in pipeline.sync_all())
+    links = {(link["source"], link["uuid"]) for link in store.get_patient(nid)["links"]}
+    assert (hospital.id, uuids[hospital.id]) not in links
+    assert len(links) == len(uuids) - 1
+    audit = store.list_audit(kind="patient-unlinked")
+    assert len(audit) == 1 and nid not in audit[0].message
