@@ -43,7 +43,7 @@ from catchment import (
 from mappers import MappingContext, MappingError, map_resource
 from mappers.documents import INVALID_STATUSES, STATUS_ENTERED_IN_ERROR, PatientDoc, RecordDoc
 
-from ._errors import Sync2Error
+from ._errors import Sync2Error, TransientSourceError
 from .config import Config, SourceConfig
 from .sources._base import Source, SourceBatch
 from .store import AuditEntry, Cursor, PassportStore, StatusChange, WriteBatch
@@ -381,11 +381,23 @@ class CatchmentEngine:
     ) -> None:
         summary.entered += 1
         removed = item.removed
-        if removed:  # it had left with on_leave = remove: make its records valid again
+        if removed:  # it had left with on_leave = remove: make its records valid again,
+            # but only those the hospital still holds (one voided meanwhile stays not valid)
+            by_type: dict[str, list[str]] = {}
+            for rtype, uuid, _status in removed:
+                by_type.setdefault(rtype, []).append(uuid)
+            alive: set[tuple[str, str]] = set()
+            for rtype, uuids in by_type.items():
+                fetched = source.fetch(rtype, uuids)
+                if fetched.failures:  # try the whole entry again next run
+                    msg = f"cannot re-check {rtype} records of a returning patient"
+                    raise TransientSourceError(msg)
+                alive.update((rtype, u) for u in fetched.found)
             restore = WriteBatch(
                 status_changes=[
                     StatusChange(source.id, rtype, uuid, status or "final", "back in catchment")
                     for rtype, uuid, status in removed
+                    if (rtype, uuid) in alive
                 ]
             )
             self.store.apply(restore, None)

@@ -268,3 +268,32 @@ def test_leaving_survives_a_failed_write_of_its_batch(make_passport):
         store.apply = real_apply
         assert pipeline.sync_source(first.id).ok  # the replay decides again and removes
         assert not (history & _stored_valid(store, first.id))
+
+
+def test_coming_back_does_not_revive_a_record_voided_while_out(make_passport):
+    hospitals = generate_hospitals(n=2, patients=8, obs_per_patient=3, seed=7, shared_fraction=0.75)
+    with serve_hospitals(hospitals) as servers:
+        _, uuids = _shared_outsider(servers)
+        first = servers[0].hospital
+        uuid = uuids[first.id]
+        rule = {"strategy": "address", "patterns": [NAIROBI], "on_leave": "remove"}
+        _, store, pipeline = make_passport(servers, catchment=rule)
+        _sync_all(pipeline)
+        first.update_patient(uuid, **NAIROBI_ADDR)
+        pipeline.sync_source(first.id)
+        history = sorted(_valid_obs(first, {uuid}))
+        first.update_patient(uuid, **KISUMU)  # leaves: its records are removed
+        pipeline.sync_source(first.id)
+        victim = next(u for u in history if not first.get("Observation", u).members)
+        first.void_observation(victim)  # voided while the patient is out
+        pipeline.sync_source(first.id)
+        first.update_patient(uuid, **NAIROBI_ADDR)  # back
+        assert pipeline.sync_source(first.id).ok
+        valid = _stored_valid(store, first.id)
+        assert victim not in valid
+        assert set(history) - {victim} - set(_members_of(first, victim)) <= valid
+
+
+def _members_of(hospital, uuid):
+    rec = hospital.get("Observation", uuid)
+    return [m.uuid for m in (rec.members or [])]
