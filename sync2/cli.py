@@ -21,7 +21,13 @@ from .config import Config, load_config
 from .pipeline import Pipeline, SyncSummary
 from .store import PassportStore, open_store
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="sync2: pull OpenMRS hospitals into one patient passport. Every command that reads "
+    "or writes the passport takes --config (default ./sync2.toml). Exit 1: a source failed; "
+    "exit 2: a configuration or usage error.",
+)
 passport_app = typer.Typer(no_args_is_help=True, help="Read the passport.")
 failed_app = typer.Typer(no_args_is_help=True, help="The failed-events queue.")
 app.add_typer(passport_app, name="passport")
