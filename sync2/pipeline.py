@@ -39,6 +39,7 @@ from mappers.documents import (
 from ._catchment import CatchmentEngine, tag_filter_for
 from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
+from ._lookups import prefetch_lookups
 from ._passport_admin import PassportAdmin
 from ._patient_links import PatientLinker
 from ._patient_links import hold as hold_patient
@@ -239,8 +240,10 @@ class Pipeline:
             if source.concurrent_reads:
                 batches = prefetch(batches, depth=2)
             for sb in batches:
+                # look-ups first, outside the lock: a slow hospital holds up only itself
+                ready = prefetch_lookups(source, sb, self.store, self._encounter_cache(source.id))
                 with self._apply_lock:  # patients are read, merged and written as one step
-                    prepared = self.prepare(source, sb, open_keys=open_keys)
+                    prepared = self.prepare(ready, sb, open_keys=open_keys)
                     result = self.store.apply(
                         prepared.batch, Cursor(source_id, sb.stream, sb.cursor)
                     )
