@@ -15,7 +15,7 @@ from __future__ import annotations
 from ._categorise import categorise
 from ._context import EncounterInfo, MappingContext, MappingError
 from ._encounter import encounter_info
-from ._map import SUPPORTED_TYPES, bundle_resources, map_resource
+from ._map import SUPPORTED_TYPES, bundle_resources, map_patients, map_resource
 from ._passport import passport_record
 from ._patient import normalise_national_id
 from ._rules import (
@@ -44,6 +44,7 @@ __all__ = [
     "default_rules",
     "encounter_info",
     "load_concept_rules",
+    "map_patients",
     "map_resource",
     "normalise_national_id",
     "parse_concept_rules",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from conflicts.hashing import canonical_hash
@@ -14,7 +14,7 @@ from ._fhir import JSON, dicts, meta_of, str_or_none
 from ._observation import map_observation
 from ._patient import map_patient
 from ._validate import strict_validation, tolerance_notes
-from .documents import Document
+from .documents import Document, PatientDoc
 
 _MAPPERS: dict[str, Callable[[JSON, MappingContext, str], Document | None]] = {
     "Patient": map_patient,
@@ -93,3 +93,22 @@ def bundle_resources(bundle: JSON) -> Iterator[JSON]:
         resource = entry.get("resource")
         if isinstance(resource, dict):
             yield resource
+
+
+def map_patients(resources: Iterable[JSON], ctx: MappingContext) -> list[PatientDoc]:
+    """The Patient documents among fetched resources; what cannot be mapped is left out (the
+    caller looks those patients up again, or records them as failed, by uuid).
+
+    >>> ctx = MappingContext(source="s", hospital="H")
+    >>> [d.uuid for d in map_patients([{"resourceType": "Patient", "id": "p1"}, {}], ctx)]
+    ['p1']
+    """
+    docs = []
+    for resource in resources:
+        try:
+            doc = map_resource(resource, ctx)
+        except MappingError:
+            continue
+        if isinstance(doc, PatientDoc):
+            docs.append(doc)
+    return docs

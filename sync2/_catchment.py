@@ -40,7 +40,7 @@ from catchment import (
     normalise_id,
     rule_from_dict,
 )
-from mappers import MappingContext, MappingError, map_resource
+from mappers import MappingContext, map_patients
 from mappers.documents import INVALID_STATUSES, STATUS_ENTERED_IN_ERROR, PatientDoc, RecordDoc
 
 from ._errors import Sync2Error, TransientSourceError
@@ -257,15 +257,7 @@ class CatchmentEngine:
             identifier_types=tuple(self.config.matching.identifier_types),
             encounters={},
         )
-        docs = []
-        for resource in fetched.found.values():
-            try:
-                doc = map_resource(resource, ctx)
-            except MappingError:
-                continue
-            if isinstance(doc, PatientDoc):
-                docs.append(doc)
-        return docs
+        return map_patients(fetched.found.values(), ctx)
 
     def _facts(
         self,

@@ -17,8 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mappers import MappingContext, map_resource
-from mappers.documents import PatientDoc
+from mappers import MappingContext, map_patients
 
 from .config import Config, MatchingConfig, PassportConfig, SourceConfig
 from .passport_view import passport_json, passport_text
@@ -69,9 +68,8 @@ def _most_shared_patient(servers: list[Any]) -> tuple[str, dict[str, str]]:
             identifier_types=("National ID",),
             encounters={},
         )
-        for resource in s.hospital.valid_resources("Patient"):
-            doc = map_resource(resource, ctx)
-            if isinstance(doc, PatientDoc) and doc.national_id:
+        for doc in map_patients(s.hospital.valid_resources("Patient"), ctx):
+            if doc.national_id:
                 seen[doc.national_id] += 1
                 uuids.setdefault(doc.national_id, {})[s.hospital.id] = doc.uuid
     if not seen:

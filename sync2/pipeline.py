@@ -25,7 +25,14 @@ from typing import Any
 from conflicts.demographics import (
     merge_patient,
 )
-from mappers import EncounterInfo, MappingContext, MappingError, encounter_info, map_resource
+from mappers import (
+    EncounterInfo,
+    MappingContext,
+    MappingError,
+    encounter_info,
+    map_patients,
+    map_resource,
+)
 from mappers.documents import (
     STATUS_AMENDED,
     STATUS_ENTERED_IN_ERROR,
@@ -492,13 +499,7 @@ class Pipeline:
                 identifier_types=tuple(self.config.matching.identifier_types),
                 encounters={},
             )
-            for resource in fetched.found.values():
-                try:
-                    doc = map_resource(resource, ctx)
-                except MappingError:
-                    continue
-                if isinstance(doc, PatientDoc):
-                    patients.append(doc)
+            patients.extend(map_patients(fetched.found.values(), ctx))
             unreadable = {f.uuid: f.error for f in fetched.failures if f.uuid}
             if unreadable:  # not "unmatched": retry them once their patient can be read
                 for rec in records:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from sync2.config import Config
+from sync2.store import PassportStore
 
 REPO = Path(__file__).resolve().parents[1]
 #: Real OpenMRS payloads, read in place (never copied into the repository).
@@ -31,3 +35,25 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"OpenMRS fixtures not found at {FIXTURES} (set SYNC2_FIXTURES)")
     return FIXTURES
+
+
+def passport_rows(store: PassportStore, config: Config) -> list[tuple[Any, ...]]:
+    """Everything that matters about a passport, comparable: records, patients, doctors."""
+    rows: list[tuple[Any, ...]] = []
+    for sc in config.sources:
+        for rtype in ("Observation", "Encounter"):
+            for doc in store.find_records(sc.id, rtype):
+                rows.append(
+                    (
+                        doc["source"],
+                        doc["resource_type"],
+                        doc["uuid"],
+                        doc["status"],
+                        doc["content_hash"],
+                        doc["patient_id"],
+                        doc.get("superseded_by"),
+                        doc.get("doctor"),
+                        doc.get("facility"),
+                    )
+                )
+    return sorted(rows, key=repr)

@@ -43,23 +43,3 @@ def make_passport(
     for store, pipeline in opened:
         pipeline.close()
         store.close()
-
-
-def passport_rows(store: PassportStore, config: Config) -> list[tuple[Any, ...]]:
-    """Everything that matters about a passport, in a comparable form."""
-    rows = []
-    for sc in config.sources:
-        for rtype in ("Observation", "Encounter"):
-            for doc in store.find_records(sc.id, rtype):
-                rows.append(
-                    (
-                        doc["source"],
-                        doc["resource_type"],
-                        doc["uuid"],
-                        doc["status"],
-                        doc["content_hash"],
-                        doc["patient_id"],
-                        doc.get("superseded_by"),
-                    )
-                )
-    return sorted(rows)

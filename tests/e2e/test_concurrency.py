@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappers import MappingContext, map_resource
-from mappers.documents import PatientDoc
+from mappers import MappingContext, map_patients
 
 
 def test_parallel_hospitals_keep_every_version_of_a_shared_patient(
@@ -19,11 +18,9 @@ def test_parallel_hospitals_keep_every_version_of_a_shared_patient(
             source=server.hospital.id,
             hospital=server.hospital.name,
             identifier_types=("National ID",),
-            encounters={},
         )
-        for resource in server.hospital.valid_resources("Patient"):
-            doc = map_resource(resource, ctx)
-            if isinstance(doc, PatientDoc) and doc.national_id:
+        for doc in map_patients(server.hospital.valid_resources("Patient"), ctx):
+            if doc.national_id:
                 seen.setdefault(doc.national_id, set()).add(server.hospital.id)
     shared = {nid: hs for nid, hs in seen.items() if len(hs) > 1}
     assert shared

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import passport_rows
+from tests.conftest import passport_rows
 
 
 def test_worker_processes_give_the_same_passport(servers: list[Any], make_passport: Any) -> None:

@@ -8,8 +8,7 @@ import pytest
 
 from mappers.documents import INVALID_STATUSES
 from sync2.pipeline import Pipeline
-
-from .conftest import passport_rows
+from tests.conftest import passport_rows
 
 
 def _valid_passport_obs(store: Any, source: str) -> dict[str, dict[str, Any]]:

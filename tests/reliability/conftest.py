@@ -77,27 +77,5 @@ def make_passport(
         store.close()
 
 
-def passport_rows(store: PassportStore, config: Config) -> list[tuple[Any, ...]]:
-    """Everything that matters about a passport, comparable: records, patients, doctors."""
-    rows: list[tuple[Any, ...]] = []
-    for sc in config.sources:
-        for rtype in ("Observation", "Encounter"):
-            for doc in store.find_records(sc.id, rtype):
-                rows.append(
-                    (
-                        doc["source"],
-                        doc["resource_type"],
-                        doc["uuid"],
-                        doc["status"],
-                        doc["content_hash"],
-                        doc["patient_id"],
-                        doc.get("superseded_by"),
-                        doc.get("doctor"),
-                        doc.get("facility"),
-                    )
-                )
-    return sorted(rows, key=repr)
-
-
 def open_failed(store: PassportStore) -> list[Any]:
     return store.list_failed(states=FAILED_OPEN_STATES)

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
+from tests.conftest import passport_rows
 
-from .conftest import open_failed, passport_rows
+from .conftest import open_failed
 
 CHAOS = {
     "error_500": 0.04,

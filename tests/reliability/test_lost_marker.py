@@ -10,8 +10,7 @@ import pytest
 
 from sync2.simulator import generate_hospitals, serve_hospitals
 from sync2.store import Cursor
-
-from .conftest import passport_rows
+from tests.conftest import passport_rows
 
 
 @pytest.fixture

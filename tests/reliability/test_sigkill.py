@@ -21,8 +21,9 @@ from sync2.config import load_config
 from sync2.pipeline import Pipeline
 from sync2.simulator import generate_hospitals, serve_hospitals
 from sync2.store import open_store
+from tests.conftest import passport_rows
 
-from .conftest import open_failed, passport_rows
+from .conftest import open_failed
 
 SYNC2 = Path(sys.executable).with_name("sync2")
 MAX_KILLS = 5
