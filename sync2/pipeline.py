@@ -47,10 +47,12 @@ from ._catchment import CatchmentEngine, tag_filter_for
 from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
 from ._lookups import prefetch_lookups
+from ._manual import ManualActions
 from ._passport_admin import PassportAdmin
 from ._patient_links import PatientLinker
 from ._patient_links import hold as hold_patient
 from ._prefetch import prefetch
+from ._summary import SyncSummary
 from .config import Config, SourceConfig
 from .sources._base import Failure, Gone, Source, SourceBatch
 from .store import (
@@ -65,59 +67,12 @@ from .store import (
 )
 from .store._base import (
     FAILED_BLOCKED,
-    FAILED_DEAD,
-    FAILED_DONE,
-    FAILED_OPEN_STATES,
-    FAILED_RETRYING,
 )
 
 log = logging.getLogger(__name__)
 
 _ENCOUNTER_CACHE_SIZE = 200_000
 _TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
-
-
-@dataclass(slots=True)
-class SyncSummary:
-    """What one pass over one source did; printed as the table at the end of ``sync2 sync``."""
-
-    source: str
-    ok: bool = True
-    batches: int = 0
-    resources: int = 0
-    written: int = 0
-    unchanged: int = 0
-    invalidated: int = 0
-    failed: int = 0
-    parked: int = 0
-    skipped: int = 0
-    conflicts: int = 0
-    # -- catchment (issue 6): changes of patients outside it, not stored; patients that
-    # entered (history pulled) or left it
-    out_of_catchment: int = 0
-    entered: int = 0
-    left: int = 0
-    seconds: float = 0.0
-    error: str | None = None
-    #: the source refused our credentials or rights (401/403): a human must fix the config
-    unauthorised: bool = False
-
-    def add(self, other: SyncSummary) -> None:
-        for name in (
-            "batches",
-            "resources",
-            "written",
-            "unchanged",
-            "invalidated",
-            "failed",
-            "parked",
-            "skipped",
-            "conflicts",
-            "out_of_catchment",
-            "entered",
-            "left",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(slots=True)
@@ -148,7 +103,7 @@ def build_source(config: Config, source_config: SourceConfig) -> Source:
     raise ConfigError(msg)
 
 
-class Pipeline:
+class Pipeline(ManualActions):
     """Runs syncs of configured sources into one passport store."""
 
     def __init__(
@@ -771,188 +726,6 @@ class Pipeline:
         prepared.summary.unchanged = result.unchanged
         self._catchment.settle(self, source, prepared.summary)  # catchment (issue 6)
         return prepared.summary
-
-    def sync_record(
-        self, source_id: str, resource_type: str, uuid: str, *, actor: str = "admin"
-    ) -> SyncSummary:
-        source = self.source(source_id)
-        fetched = source.fetch(resource_type, [uuid])
-        summary = self.apply_resources(
-            source, list(fetched.found.values()), gone=fetched.gone, failures=fetched.failures
-        )
-        self.store.add_audit(
-            AuditEntry(
-                kind="manual",
-                source=source_id,
-                actor=actor,
-                message=f"sync-record {resource_type}/{uuid}: {summary.written} written",
-            )
-        )
-        return summary
-
-    def sync_patient(self, national_id: str, *, actor: str = "admin") -> list[SyncSummary]:
-        """Pull everything of one patient from every hospital, now."""
-        from mappers import normalise_national_id
-
-        patient_id = normalise_national_id(national_id)
-        linked: dict[str, set[str]] = {}
-        for link in (self.store.get_patient(patient_id) or {}).get("links") or []:
-            linked.setdefault(link["source"], set()).add(link["uuid"])
-        # hospitals write one ID differently ("NID 1234" / "nid-1234"): search every spelling
-        # the passport has seen for it, not only the one the admin typed
-        spellings = {national_id, patient_id, *_separator_variants(national_id)}
-        for doc in self.store.get_patient_link_docs(patient_id):
-            for ident in doc.get("identifiers") or []:
-                value = str(ident.get("value", "")) if isinstance(ident, dict) else ""
-                if value and normalise_national_id(value) == patient_id:
-                    spellings.add(value)
-        summaries = []
-        for sc in self.config.sources:
-            if not sc.enabled:
-                continue
-            summary = SyncSummary(source=sc.id)
-            try:
-                source = self.source(sc.id)
-                uuids = set(linked.get(sc.id, set()))
-                for spelling in sorted(spellings):
-                    uuids.update(
-                        str(p.get("id")) for p in _patients_with_national_id(source, spelling)
-                    )
-                resources: list[dict[str, Any]] = []
-                for uuid in sorted(uuids):
-                    resources.extend(source.patient_history(uuid))
-                if resources:
-                    summary = self.apply_resources(source, resources)
-            except Sync2Error as exc:
-                summary.ok, summary.error = False, str(exc)
-            summaries.append(summary)
-        self.store.add_audit(
-            AuditEntry(
-                kind="manual",
-                actor=actor,
-                message=f"sync-patient: {sum(s.resources for s in summaries)} resources from "
-                f"{len(summaries)} hospitals",
-            )
-        )
-        return summaries
-
-    def retry_failed(
-        self,
-        *,
-        source_id: str | None = None,
-        ids: Iterable[int] | None = None,
-        only_due: bool = True,
-        actor: str = "system",
-    ) -> dict[str, int]:
-        """Try open failed events again, by entity (one fetch settles every change of it)."""
-        now = self._clock()
-        if ids is not None:
-            events = [e for i in ids if (e := self.store.get_failed(i)) is not None]
-        else:
-            events = self.store.list_failed(states=FAILED_OPEN_STATES, source=source_id)
-            if only_due:
-                events = [
-                    e
-                    for e in events
-                    if (e.next_attempt_at or 0) <= now or e.state == FAILED_BLOCKED
-                ]
-        counts = {"done": 0, "retrying": 0, "dead": 0, "waiting": 0}
-        by_entity: dict[tuple[str, str | None, str | None], list[FailedEvent]] = {}
-        for e in events:
-            by_entity.setdefault((e.source, e.resource_type, e.uuid), []).append(e)
-        for (src, rtype, uuid), group in by_entity.items():
-            ok, error = False, "no resource to fetch (a malformed feed entry)"
-            if rtype and uuid:
-                try:
-                    ok, error = self._retry_entity(self.source(src), rtype, uuid)
-                except SourceUnavailable:  # the hospital is down: not this event's fault
-                    counts["waiting"] += len(group)
-                    continue
-                except Sync2Error as exc:
-                    error = str(exc)
-            for e in group:
-                if ok:  # applied first, closed after: a crash in between only retries again
-                    e.state = FAILED_DONE
-                    self.store.update_failed(e)
-                    counts["done"] += 1
-                    continue
-                e.attempts += 1
-                e.error = error
-                if e.attempts >= self.config.retry.max_attempts:
-                    e.state = FAILED_DEAD
-                    counts["dead"] += 1
-                else:
-                    e.state = FAILED_RETRYING
-                    delay = min(
-                        self.config.retry.max_backoff_seconds,
-                        self.config.retry.backoff_seconds * 2**e.attempts,
-                    )
-                    e.next_attempt_at = now + delay
-                    counts["retrying"] += 1
-                self.store.update_failed(e)
-        if events:
-            self.store.add_audit(
-                AuditEntry(
-                    kind="retry",
-                    source=source_id,
-                    actor=actor,
-                    message=f"retried {len(events)} failed events: {counts}",
-                )
-            )
-        return counts
-
-    def _retry_entity(self, source: Source, rtype: str, uuid: str) -> tuple[bool, str]:
-        """Fetch one entity's current state and apply it; (done, error).
-
-        A change that still fails (fetch or mapping) is not written as a new failed event: the
-        existing one counts the attempt, so it is dead-lettered after ``max_attempts``.
-        """
-        breaker = getattr(source, "breaker", None)
-        if breaker is not None and breaker.state == "open":
-            msg = f"source {source.id} is unavailable (circuit breaker open)"
-            raise SourceUnavailable(msg, retry_after=breaker.retry_in())
-        fetched = source.fetch(rtype, [uuid])
-        if fetched.failures:
-            return False, fetched.failures[0].error
-        sb = SourceBatch(
-            stream="retry", cursor={}, resources=list(fetched.found.values()), gone=fetched.gone
-        )
-        with self._apply_lock:  # a shared patient is merged from a fresh read, as in a sync
-            prepared = self.prepare(source, sb)
-            mine = [f for f in prepared.batch.failed if (f.resource_type, f.uuid) == (rtype, uuid)]
-            if mine:
-                return False, mine[0].error
-            self.store.apply(prepared.batch, None)
-        return True, ""
-
-
-def _separator_variants(value: str) -> set[str]:
-    """The usual other ways to write one ID, for an exact-match identifier search.
-
-    >>> sorted(_separator_variants("nid-12 34"))
-    ['NID 12 34', 'NID-12-34', 'nid 12 34', 'nid-12-34']
-    """
-    out = set()
-    for sep in (" ", "-"):
-        spaced = value.replace("-", sep).replace(" ", sep)
-        out.update({spaced, spaced.upper()})
-    return out
-
-
-def _patients_with_national_id(source: Source, national_id: str) -> list[dict[str, Any]]:
-    from mappers import normalise_national_id
-
-    wanted = normalise_national_id(national_id)
-    found = []
-    for patient in source.find_patients(national_id):
-        for ident in patient.get("identifier") or []:
-            if (
-                isinstance(ident, dict)
-                and normalise_national_id(str(ident.get("value", ""))) == wanted
-            ):
-                found.append(patient)
-                break
-    return found
 
 
 def _dedupe(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,49 @@
+"""What one pass over one source did (the table at the end of ``sync2 sync``, the audit line
+of a run, the admin API's status)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class SyncSummary:
+    """What one pass over one source did; printed as the table at the end of ``sync2 sync``."""
+
+    source: str
+    ok: bool = True
+    batches: int = 0
+    resources: int = 0
+    written: int = 0
+    unchanged: int = 0
+    invalidated: int = 0
+    failed: int = 0
+    parked: int = 0
+    skipped: int = 0
+    conflicts: int = 0
+    # -- catchment (issue 6): changes of patients outside it, not stored; patients that
+    # entered (history pulled) or left it
+    out_of_catchment: int = 0
+    entered: int = 0
+    left: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    #: the source refused our credentials or rights (401/403): a human must fix the config
+    unauthorised: bool = False
+
+    def add(self, other: SyncSummary) -> None:
+        for name in (
+            "batches",
+            "resources",
+            "written",
+            "unchanged",
+            "invalidated",
+            "failed",
+            "parked",
+            "skipped",
+            "conflicts",
+            "out_of_catchment",
+            "entered",
+            "left",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
