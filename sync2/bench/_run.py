@@ -101,7 +101,8 @@ def run_bench(plan: BenchPlan, console: Console | None = None) -> dict[str, Any]
                             "patients": max(1, plan.scale_obs_per_hospital // 20),
                             "obs_per_patient": 20,
                             "concurrency": plan.concurrency,
-                            "processes": plan.processes,
+                            # threads: the per-obs cost, not worker start-up, is compared
+                            "processes": 0,
                             "raw_store": False,
                             "workdir": f"{workdir}/d{hospitals}",
                         },
