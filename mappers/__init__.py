@@ -15,6 +15,7 @@ from __future__ import annotations
 from ._categorise import categorise
 from ._context import EncounterInfo, MappingContext, MappingError
 from ._encounter import encounter_info
+from ._fhir import ref_id
 from ._map import SUPPORTED_TYPES, bundle_resources, map_patients, map_resource
 from ._passport import passport_record
 from ._patient import normalise_national_id
@@ -49,4 +50,5 @@ __all__ = [
     "normalise_national_id",
     "parse_concept_rules",
     "passport_record",
+    "ref_id",
 ]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,13 +37,13 @@ from catchment import (
     PatientFacts,
     Rule,
     Verdict,
-    normalise_id,
     rule_from_dict,
 )
 from mappers import MappingContext, map_patients
 from mappers.documents import INVALID_STATUSES, STATUS_ENTERED_IN_ERROR, PatientDoc, RecordDoc
 
 from ._errors import Sync2Error, TransientSourceError
+from ._manual import patients_with_national_id
 from .config import Config, SourceConfig
 from .sources._base import Source, SourceBatch
 from .store import AuditEntry, Cursor, PassportStore, StatusChange, WriteBatch
@@ -402,7 +402,7 @@ class CatchmentEngine:
                 try:
                     other = pipeline.source(sc.id)
                     uuids = set(self._known_elsewhere(sc.id, item.national_id))
-                    uuids |= _find_by_national_id(other, item.national_id, item.raw_ids)
+                    uuids |= patients_with_national_id(other, item.national_id, item.raw_ids)
                     for uuid in sorted(uuids):
                         pulled += self._pull(pipeline, other, uuid)
                     hospitals += bool(uuids)
@@ -478,16 +478,3 @@ def _raw_national_ids(doc: PatientDoc, config: Config) -> list[str]:
         if value and any(isinstance(x, str) and x.casefold() in wanted for x in labels):
             out.append(str(value))
     return out
-
-
-def _find_by_national_id(source: Source, national_id: str, raw_ids: Iterable[str]) -> set[str]:
-    found = set()
-    for value in dict.fromkeys([*raw_ids, national_id]):
-        for patient in source.find_patients(value):
-            for ident in patient.get("identifier") or []:
-                if isinstance(ident, dict) and normalise_id(str(ident.get("value", ""))) == (
-                    national_id
-                ):
-                    found.add(str(patient.get("id")))
-                    break
-    return found

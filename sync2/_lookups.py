@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from mappers import ref_id
+
 from .sources._base import FetchResult, Source, SourceBatch
 from .store import PassportStore
-
-
-def _ref_id(ref: Any) -> str | None:
-    if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-        return ref["reference"].rsplit("/", 1)[-1]
-    return None
 
 
 class Prefetched(Source):
@@ -74,11 +70,11 @@ def prefetch_lookups(
     for resource in batch.resources:
         rtype = resource.get("resourceType")
         if rtype == "Observation":
-            enc = _ref_id(resource.get("encounter"))
+            enc = ref_id(resource.get("encounter"))
             if enc and ("Encounter", enc) not in in_batch:
                 encounters.add(enc)
         if rtype in ("Observation", "Encounter"):
-            patient = _ref_id(resource.get("subject"))
+            patient = ref_id(resource.get("subject"))
             if patient and ("Patient", patient) not in in_batch:
                 patients.add(patient)
     encounters -= set(known_encounters)

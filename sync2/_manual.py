@@ -70,11 +70,9 @@ class ManualActions:
             summary = SyncSummary(source=sc.id)
             try:
                 source = self.source(sc.id)
-                uuids = set(linked.get(sc.id, set()))
-                for spelling in sorted(spellings):
-                    uuids.update(
-                        str(p.get("id")) for p in _patients_with_national_id(source, spelling)
-                    )
+                uuids = linked.get(sc.id, set()) | patients_with_national_id(
+                    source, patient_id, spellings
+                )
                 resources: list[dict[str, Any]] = []
                 for uuid in sorted(uuids):
                     resources.extend(source.patient_history(uuid))
@@ -196,17 +194,23 @@ def _separator_variants(value: str) -> set[str]:
     return out
 
 
-def _patients_with_national_id(source: Source, national_id: str) -> list[dict[str, Any]]:
+def patients_with_national_id(
+    source: Source, patient_id: str, spellings: Iterable[str]
+) -> set[str]:
+    """uuids of the source's patients whose national ID normalises to ``patient_id``.
+
+    FHIR identifier search is exact, so each spelling is searched; a hit counts only when one
+    of its identifiers really is this national ID (a search by value alone can match others).
+    """
     from mappers import normalise_national_id
 
-    wanted = normalise_national_id(national_id)
-    found = []
-    for patient in source.find_patients(national_id):
-        for ident in patient.get("identifier") or []:
-            if (
-                isinstance(ident, dict)
-                and normalise_national_id(str(ident.get("value", ""))) == wanted
+    found: set[str] = set()
+    for value in sorted({*spellings, patient_id}):
+        for patient in source.find_patients(value):
+            idents = patient.get("identifier") or []
+            if any(
+                isinstance(i, dict) and normalise_national_id(str(i.get("value", ""))) == patient_id
+                for i in idents
             ):
-                found.append(patient)
-                break
+                found.add(str(patient.get("id")))
     return found

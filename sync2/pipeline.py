@@ -32,6 +32,7 @@ from mappers import (
     encounter_info,
     map_patients,
     map_resource,
+    ref_id,
 )
 from mappers.documents import (
     STATUS_AMENDED,
@@ -362,7 +363,7 @@ class Pipeline(ManualActions):
             key = (str(rtype), str(resource.get("id")))
             if key in open_keys:
                 continue
-            enc = _ref_id(resource.get("encounter")) if rtype == "Observation" else None
+            enc = ref_id(resource.get("encounter")) if rtype == "Observation" else None
             if enc in unreadable:  # mapped without its doctor and facility it would be wrong
                 error = f"its Encounter/{enc} could not be read: {unreadable[enc]}"
                 wb.failed.append(self._record_failed(source.id, sb.stream, key, error))
@@ -398,7 +399,7 @@ class Pipeline(ManualActions):
         Returns the encounters that could not be fetched (uuid -> error): their observations
         become failed events rather than records without a doctor.
         """
-        wanted = {ref for ref in (_ref_id(o.get("encounter")) for o in observations) if ref} - set(
+        wanted = {ref for ref in (ref_id(o.get("encounter")) for o in observations) if ref} - set(
             ctx.encounters
         )
         cache = self._encounter_cache(source.id)
@@ -734,12 +735,6 @@ def _dedupe(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in resources:
         latest[(str(r.get("resourceType")), str(r.get("id")))] = r
     return sorted(latest.values(), key=lambda r: _TYPE_ORDER.get(str(r.get("resourceType")), 9))
-
-
-def _ref_id(ref: Any) -> str | None:
-    if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-        return ref["reference"].rsplit("/", 1)[-1]
-    return None
 
 
 def _code_key(codes: list[dict[str, str]]) -> str:
