@@ -103,12 +103,23 @@ def _preferred_name(rows: list[dict[str, str]]) -> str | None:
     return english[0]["name"] if english else None
 
 
+#: The datasets the labels were read from; a concept that other datasets repeat (the clinical
+#: datasets copy many of the standard concepts) is counted once, as these define it.
+LABEL_SOURCES = (
+    "core_standardTestDataset.xml",
+    "fhir2_FhirObservationDaoImplTest_initial_data_2.1.xml",
+)
+
+
 def load_concepts(dbunit: Path) -> list[Concept]:
-    """Concepts with names from every DBUnit file, shaped as fhir2 would send them."""
+    """Concepts with names from every DBUnit file, shaped as fhir2 would send them; each concept
+    uuid once (its first definition, the label sources first)."""
     core = ET.parse(dbunit / "core_standardTestDataset.xml").getroot()
     classes = {r["concept_class_id"]: r["name"] for r in _rows(core, "concept_class")}
-    out = []
-    for path in sorted(dbunit.glob("*.xml")):
+    out: list[Concept] = []
+    seen: set[str] = set()
+    paths = sorted(dbunit.glob("*.xml"), key=lambda p: (p.name not in LABEL_SOURCES, p.name))
+    for path in paths:
         root = ET.parse(path).getroot()
         names: dict[str, list[dict[str, str]]] = {}
         for row in _rows(root, "concept_name"):
@@ -132,8 +143,9 @@ def load_concepts(dbunit: Path) -> list[Concept]:
         }
         for row in _rows(root, "concept"):
             name = _preferred_name(names.get(row["concept_id"], []))
-            if name is None:
+            if name is None or row["uuid"] in seen:
                 continue
+            seen.add(row["uuid"])
             class_id = row.get("class_id", "")
             category = category_of_class.get(class_id)
             out.append(

@@ -62,19 +62,55 @@ def _load(fixtures_dir: Path, name: str) -> list[dict[str, Any]]:
     return _resources(fixtures_dir / folder / name)
 
 
-def test_every_fixture_resource_maps(fixtures_dir: Path) -> None:
+#: Resource types the fixtures hold that the mappers do not map yet (the whole-history issue).
+#: Strict xfail: the day a type maps, its fixtures pass and the marker must go.
+NOT_MAPPED_YET = {
+    "AllergyIntolerance",
+    "Condition",
+    "DiagnosticReport",
+    "MedicationDispense",
+    "MedicationRequest",
+    "ServiceRequest",
+}
+
+
+def _fixture_params() -> list[Any]:
+    from tests.conftest import FIXTURES
+
+    if not (FIXTURES / "fhir").is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no fixtures at {FIXTURES}"))]
+    params = []
+    for path in _fixture_files(FIXTURES):
+        types = {r.get("resourceType") for r in _resources(path)}
+        marks = []
+        if types & NOT_MAPPED_YET:
+            reason = f"{sorted(types & NOT_MAPPED_YET)} not mapped yet"
+            marks.append(pytest.mark.xfail(strict=True, raises=MappingError, reason=reason))
+        params.append(pytest.param(path, marks=marks, id=path.name))
+    return params
+
+
+@pytest.mark.parametrize("path", _fixture_params())
+def test_every_fixture_resource_maps(path: Path) -> None:
+    for resource in _resources(path):
+        doc = map_resource(resource, CTX)
+        assert doc is not None, f"{path.name}: {resource['resourceType']} dropped"
+        assert doc.uuid == resource["id"]
+        assert doc.raw is resource and doc.content_hash
+        strict = [w for w in doc.warnings if w.startswith("strict R4B validation failed")]
+        if path.name in STRICT_FAILURES:
+            assert strict, f"{path.name}: expected a kept strict-validation warning"
+        else:
+            assert not strict, f"{path.name}: unexpected {strict}"
+
+
+def test_fixtures_map_to_every_document_kind(fixtures_dir: Path) -> None:
     counts: dict[str, int] = {}
     for path in _fixture_files(fixtures_dir):
         for resource in _resources(path):
+            if resource["resourceType"] in NOT_MAPPED_YET:
+                continue
             doc = map_resource(resource, CTX)
-            assert doc is not None, f"{path.name}: {resource['resourceType']} dropped"
-            assert doc.uuid == resource["id"]
-            assert doc.raw is resource and doc.content_hash
-            strict = [w for w in doc.warnings if w.startswith("strict R4B validation failed")]
-            if path.name in STRICT_FAILURES:
-                assert strict, f"{path.name}: expected a kept strict-validation warning"
-            else:
-                assert not strict, f"{path.name}: unexpected {strict}"
             counts[type(doc).__name__] = counts.get(type(doc).__name__, 0) + 1
     print(f"\nfixture documents mapped: {counts}")
     assert set(counts) == {"PatientDoc", "RecordDoc", "DoctorDoc", "LocationDoc"}
