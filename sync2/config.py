@@ -266,8 +266,10 @@ def _no_empty_catchment(value: Any) -> Any:
 class SourceConfig(_Model):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
     name: str = Field(description="Hospital name shown in the passport.")
-    kind: Literal["openmrs-fhir", "openmrs-mysql"] = Field(
-        "openmrs-fhir", description="openmrs-fhir (atom feed + FHIR R4) or openmrs-mysql (1.x)."
+    kind: Literal["openmrs-fhir", "openmrs-rest", "openmrs-mysql"] = Field(
+        "openmrs-fhir",
+        description="openmrs-fhir (atom feed + FHIR R4), openmrs-rest (atom feed + REST "
+        "/ws/rest/v1, for servers without fhir2) or openmrs-mysql (1.x).",
     )
     enabled: bool = Field(True, description="A disabled source is never synced.")
     base_url: str | None = Field(None, description="OpenMRS root, e.g. http://host:8080/openmrs.")
@@ -312,8 +314,8 @@ class SourceConfig(_Model):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> SourceConfig:
-        if self.kind == "openmrs-fhir" and not self.base_url:
-            msg = "base_url is required for kind = 'openmrs-fhir'"
+        if self.kind in ("openmrs-fhir", "openmrs-rest") and not self.base_url:
+            msg = f"base_url is required for kind = '{self.kind}'"
             raise ValueError(msg)
         if self.kind == "openmrs-mysql" and self.dsn is None:
             msg = "dsn is required for kind = 'openmrs-mysql'"

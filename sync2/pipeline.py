@@ -93,6 +93,12 @@ def build_source(config: Config, source_config: SourceConfig) -> Source:
             config.http,
             tag_filter=tag_filter_for(config, source_config),  # catchment (issue 6)
         )
+    if source_config.kind == "openmrs-rest":
+        from .sources.openmrs_rest import OpenMRSRestSource
+
+        return OpenMRSRestSource(
+            source_config, config.http, tag_filter=tag_filter_for(config, source_config)
+        )
     if source_config.kind == "openmrs-mysql":
         try:
             from .sources.mysql import MySQLSource

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import _search
+from . import _rest, _search
 from ._faults import FaultPicker
 from ._feed import FeedPageNotFound, render_page
 from ._hospital import Hospital
@@ -173,7 +173,10 @@ class SimulatorApp:
         """Answer one GET (no faults); public so tests can call it without a socket."""
         if path.startswith(FEED_PREFIX):
             return self._feed(path, query, headers)
-        if path == FHIR_PREFIX or path.startswith(FHIR_PREFIX + "/"):
+        if path.startswith(_rest.REST_PREFIX):
+            return self._rest(path, query, headers)
+        fhir_path = path == FHIR_PREFIX or path.startswith(FHIR_PREFIX + "/")
+        if fhir_path and _rest.fhir_enabled(self.hospital):
             sub = path[len(FHIR_PREFIX) :].strip("/")
             if sub == "metadata":
                 self.stats["metadata"] += 1
@@ -210,6 +213,18 @@ class SimulatorApp:
         except (binascii.Error, UnicodeDecodeError):
             return False
         return (user, password) == self._credentials
+
+    def _rest(self, path: str, query: str, headers: dict[bytes, bytes]) -> Reply:
+        if not self._authorised(headers.get(b"authorization")):
+            self.stats["unauthorized"] += 1
+            status, body = _rest.error(401, "User is not logged in")
+        else:
+            self.stats["rest_requests"] += 1
+            host = headers.get(b"host", b"127.0.0.1").decode("latin-1")
+            params = dict(parse_qsl(query, keep_blank_values=True))
+            base = f"http://{host}{_rest.REST_PREFIX}"
+            status, body = _rest.handle(self.hospital, path[len(_rest.REST_PREFIX) :], params, base)
+        return Reply(status, json.dumps(body).encode(), b"application/json;charset=UTF-8")
 
     # ------------------------------------------------------------------ atom feed
     def _feed(self, path: str, query: str, headers: dict[bytes, bytes]) -> Reply:

@@ -26,6 +26,10 @@ def page_count(events: Feed) -> int:
 
 
 def _entry(h: Hospital, category: str, index: int, ev: FeedEvent) -> str:
+    if getattr(h, "feed_dialect", "sync2") == "classic":
+        from ._classic_feed import classic_entry
+
+        return classic_entry(h, category, index, ev)
     cat = CATEGORIES[category]
     entry_id = hashed_uuid(h.feed_salt, category, index)
     flip = int(entry_id[0], 16)

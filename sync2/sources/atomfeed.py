@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ ACTIONS = frozenset({"CREATED", "UPDATED", "RETIRED", "UNRETIRED", "VOIDED", "UN
 REMOVING_ACTIONS = frozenset({"VOIDED", "RETIRED", "DELETED"})
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _FHIR_PATH = re.compile(r"/ws/fhir2?/(?:R4/|R3/)?([A-Za-z]+)/([^/?#]+)")
+_REST_PATH = re.compile(r"/ws/rest/v1/([^?#]+)")
 _FILTER = re.compile(r"<beanName>(.*?)</beanName>\s*<filter>(.*?)</filter>", re.S)
 
 #: Atom feed category -> FHIR resource type (a visit is a FHIR Encounter).
@@ -41,6 +43,26 @@ CATEGORY_TYPES = {
     "provider": "Practitioner",
     "practitioner": "Practitioner",
 }
+#: REST resource name (the path segment before the uuid) -> FHIR resource type.
+REST_TYPES = {
+    "patient": "Patient",
+    "person": "Patient",
+    "encounter": "Encounter",
+    "bahmniencounter": "Encounter",
+    "visit": "Encounter",
+    "obs": "Observation",
+    "provider": "Practitioner",
+    "location": "Location",
+    "allergy": "AllergyIntolerance",
+    "drugorder": "MedicationRequest",
+    "order": "MedicationRequest",
+}
+#: The two feed dialects: Sync 2.0 (category + action, JSON links) and the classic atomfeed
+#: module as Bahmni publishes it (one category, no action, a REST path as content).
+SYNC2_DIALECT = "sync2"
+CLASSIC_DIALECT = "classic"
+#: The action of a classic entry: "this object changed", its current state says how.
+CHANGED = "CHANGED"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -83,6 +105,7 @@ class ChangeEvent:
     page_url: str
     updated: str
     filters: list[FeedFilterTag] = field(default_factory=list)
+    dialect: str = SYNC2_DIALECT
 
 
 def parse_page(body: bytes, url: str) -> FeedPage:
@@ -151,10 +174,13 @@ def parse_filter_tag(term: str) -> FeedFilterTag | None:
 
 
 def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
-    """Turn a feed entry into a change event.
+    """Turn a feed entry of either dialect into a change event.
+
+    The dialect is recognised per entry: an action term makes it a Sync 2.0 entry; a single
+    category with no action is a classic (Bahmni-style) entry, read as "this object changed".
 
     Raises:
-        BadFeedError: no category or action, content neither JSON links nor a path, no uuid.
+        BadFeedError: no category, content neither JSON links nor a path, no type or uuid.
     """
     where = f"entry {entry.id or '(no id)'} on {page_url}"
     if not entry.id:
@@ -169,33 +195,67 @@ def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
         elif term in ACTIONS:
             action = action or term
         elif term and category is None:
-            category = term
-    if action is None or category is None:
+            category = term.lower()
+    if category is None:
         shown = sorted(t for t in entry.categories if "<" not in t)
-        msg = f"{where}: categories {shown} lack an action or a category"
+        msg = f"{where}: categories {shown} name no category (neither dialect fits)"
         raise BadFeedError(msg)
+    dialect = SYNC2_DIALECT if action is not None else CLASSIC_DIALECT
     link = _fhir_link(entry.content, where)
-    match = _FHIR_PATH.search(link)
-    if match:
-        resource_type, uuid = match.group(1), match.group(2)
-        if resource_type == "Person":
-            resource_type = "Patient"
-    else:
-        found = _UUID.findall(link)
-        if not found or category not in CATEGORY_TYPES:
-            msg = f"{where}: cannot tell the resource from content {link[:200]!r}"
-            raise BadFeedError(msg)
-        resource_type, uuid = CATEGORY_TYPES[category], found[-1]
+    if dialect == CLASSIC_DIALECT and not (link is entry.content and _REST_PATH.search(link)):
+        msg = (
+            f"{where}: categories {[category]} lack an action (Sync 2.0 dialect) and the "
+            f"content is not a REST path (classic dialect): {entry.content[:120]!r}"
+        )
+        raise BadFeedError(msg)
+    resource_type, uuid = _resource_of(link, category, dialect, where)
     return ChangeEvent(
         category=category,
-        action=action,
+        action=action or CHANGED,
         resource_type=resource_type,
         uuid=uuid,
         entry_id=entry.id,
         page_url=page_url,
         updated=entry.updated,
         filters=filters,
+        dialect=dialect,
     )
+
+
+def _resource_of(link: str, category: str, dialect: str, where: str) -> tuple[str, str]:
+    """(FHIR type, uuid) from a FHIR path, a REST path, or (Sync 2.0 only) category + uuid."""
+    match = _FHIR_PATH.search(link)
+    if match:
+        resource_type, uuid = match.group(1), match.group(2)
+        return ("Patient" if resource_type == "Person" else resource_type), uuid
+    rest = _REST_PATH.search(link)
+    if rest:
+        return rest_resource(rest.group(1), where)
+    found = _UUID.findall(link)
+    if dialect == SYNC2_DIALECT and found and category in CATEGORY_TYPES:
+        return CATEGORY_TYPES[category], found[-1]
+    msg = f"{where}: cannot tell the resource from content {link[:200]!r} ({dialect} entry)"
+    raise BadFeedError(msg)
+
+
+def rest_resource(path: str, where: str) -> tuple[str, str]:
+    """(FHIR type, uuid) of a REST path below ``/ws/rest/v1/``: the last known name + uuid pair.
+
+    >>> rest_resource("bahmnicore/bahmniencounter/8f2c5a2e-41d5-4b7b-9d3a-0c3b7f1a9e11", "x")
+    ('Encounter', '8f2c5a2e-41d5-4b7b-9d3a-0c3b7f1a9e11')
+    >>> rest_resource("patient/8f2c5a2e-41d5-4b7b-9d3a-0c3b7f1a9e11/allergy/"
+    ...               "0c3b7f1a-41d5-4b7b-9d3a-8f2c5a2e9e11", "x")[0]
+    'AllergyIntolerance'
+    """
+    parts = [p for p in path.split("/") if p]
+    for name, value in reversed(list(pairwise(parts))):
+        if _UUID.fullmatch(value):
+            if name in REST_TYPES:
+                return REST_TYPES[name], value.lower()
+            msg = f"{where}: REST resource {name!r} is not one sync2 reads"
+            raise BadFeedError(msg)
+    msg = f"{where}: REST path {path[:200]!r} names no uuid"
+    raise BadFeedError(msg)
 
 
 def _fhir_link(content: str, where: str) -> str:

@@ -298,7 +298,7 @@ class OpenMRSFhirSource(Source):
             notes=list(notes),
         )
         for rtype, uuids in by_type.items():
-            fetched = self.fhir.fetch(rtype, uuids)
+            fetched = self.fetch(rtype, uuids)
             self._stop_if_unavailable()
             batch.resources.extend(fetched.found.values())
             batch.gone.extend(fetched.gone)

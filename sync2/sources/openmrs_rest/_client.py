@@ -1,0 +1,88 @@
+"""A small client for ``/ws/rest/v1``: reads by uuid, searches that follow ``next`` links, and a
+concept cache (an obs names only its concept; the concept says its datatype, units and codes).
+
+Links a server prints are never trusted for their host (real servers print
+``NEED-TO-CONFIGURE/ws/rest/v1/...`` or a doubled prefix): every ``next`` link is rebased onto the
+configured base, and a link that repeats a page already read ends the search with an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mappers.openmrs_rest import concept_info
+from mappers.openmrs_rows import ConceptInfo
+
+from ..._errors import BadResponseError
+from ..http import HttpTransport, rebase
+
+JSON = dict[str, Any]
+PAGE = 100  # webservices.rest.maxResultsAbsolute's default
+
+
+class RestClient:
+    """REST reads against ``{base}/ws/rest/v1``."""
+
+    def __init__(self, transport: HttpTransport) -> None:
+        self.transport = transport
+        self.rest_base = f"{transport.base_url}/ws/rest/v1"
+        self._concepts: dict[str, ConceptInfo] = {}
+
+    def read(self, kind: str, uuid: str) -> tuple[int, JSON | None]:
+        """(status, object) of ``{kind}/{uuid}?v=full``: 404/410 come back with ``None``.
+
+        Raises:
+            BadResponseError: the body is not a JSON object carrying that uuid.
+        """
+        status, body = self.transport.get_json(
+            f"{self.rest_base}/{kind}/{uuid}", params={"v": "full"}
+        )
+        if body is None:
+            return status, None
+        if not isinstance(body, dict) or body.get("uuid") != uuid:
+            msg = f"REST {kind}/{uuid}: response is not the {kind} asked for"
+            raise BadResponseError(msg)
+        return status, body
+
+    def search(self, kind: str, params: dict[str, Any]) -> Iterator[JSON]:
+        """Every result of ``{kind}?...&v=full``, page by page.
+
+        Raises:
+            BadResponseError: a page is not ``{"results": [...]}``, or ``next`` repeats a page.
+        """
+        url: str | None = f"{self.rest_base}/{kind}"
+        query: dict[str, Any] | None = {**params, "v": "full", "limit": PAGE}
+        seen: set[str] = set()
+        while url is not None:
+            _, body = self.transport.get_json(url, params=query)
+            results = body.get("results") if isinstance(body, dict) else None
+            if not isinstance(results, list):
+                msg = f"REST search {kind}: response has no results list"
+                raise BadResponseError(msg)
+            yield from (r for r in results if isinstance(r, dict))
+            url, query = _next_link(body, self.transport.base_url), None
+            if url is not None and url in seen:
+                msg = f"REST search {kind}: next link repeats a page already read"
+                raise BadResponseError(msg)
+            if url is not None:
+                seen.add(url)
+
+    def concepts(self, uuids: set[str]) -> dict[str, ConceptInfo]:
+        """Concepts by uuid, each fetched once per source (unknown ones are left out)."""
+        for uuid in sorted(uuids - self._concepts.keys()):
+            _status, body = self.read("concept", uuid)
+            if body is not None:
+                self._concepts[uuid] = concept_info(body)
+        return {u: self._concepts[u] for u in uuids if u in self._concepts}
+
+
+def _next_link(body: JSON, base_url: str) -> str | None:
+    for link in body.get("links") or []:
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "next"
+            and isinstance(link.get("uri"), str)
+        ):
+            return rebase(link["uri"], base_url)
+    return None
