@@ -205,8 +205,15 @@ def patient_from_rest(obj: Mapping[str, Any], *, today: date) -> JSON:
     if not names and isinstance(person.get("preferredName"), dict):
         names = [_name_row(person["preferredName"], preferred)]
     addresses = [_address_row(a) for a in _dicts(person.get("addresses"))]
-    identifiers = [_identifier_row(i) for i in _dicts(obj.get("identifiers"))]
-    return patient_resource(row, names, identifiers, addresses, today=today)
+    identifiers = [
+        _identifier_row(i) for i in _dicts(obj.get("identifiers")) if i.get("identifier")
+    ]  # a ref-rep identifier carries no value: nothing to match on
+    out = patient_resource(row, names, identifiers, addresses, today=today)
+    shown = display_of(person.get("preferredName")) or display_of(person)
+    for name in out.get("name", []):  # a ref-rep name has only its display
+        if shown and not name.get("text"):
+            name["text"] = shown
+    return out
 
 
 # -- Practitioner, Location -------------------------------------------------------------------

@@ -201,12 +201,15 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
         print(json.dumps(report, indent=2, default=str))
         return
     table = Table(title="sources")
-    for col in ("source", "name", "enabled", "last run", "ok", "open failed", "dead", "error"):
+    columns = ("source", "name", "dialect", "fetch", "enabled", "last run", "ok", "open failed")
+    for col in (*columns, "dead", "error"):
         table.add_column(col, overflow="fold")
     for s in report["sources"]:
         table.add_row(
             s["id"],
             s["name"],
+            s["feed_dialect"] or "-",
+            s["fetch_path"],
             str(s["enabled"]),
             s["last_run"] or "-",
             str(s["last_ok"]),
@@ -216,6 +219,18 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
         )
     console.print(table)
     console.print(report["counts"])
+
+
+def source_paths(kind: str, cursors: dict[str, Any]) -> dict[str, Any]:
+    """The feed dialect(s) a source was last read in (from its cursors) and its fetch path."""
+    seen = {
+        part
+        for cursor in cursors.values()
+        if isinstance(cursor, dict) and isinstance(cursor.get("dialect"), str)
+        for part in cursor["dialect"].split("+")
+    }
+    fetch = {"openmrs-fhir": "fhir2", "openmrs-rest": "rest", "openmrs-mysql": "mysql"}
+    return {"feed_dialect": "+".join(sorted(seen)) or None, "fetch_path": fetch.get(kind, kind)}
 
 
 def status_report(cfg: Config, store: PassportStore) -> dict[str, Any]:
@@ -235,6 +250,7 @@ def status_report(cfg: Config, store: PassportStore) -> dict[str, Any]:
                 "id": sc.id,
                 "name": sc.name,
                 "kind": sc.kind,
+                **source_paths(sc.kind, store.get_cursors(sc.id)),
                 "enabled": sc.enabled,
                 "cursors": store.get_cursors(sc.id),
                 "last_run": datetime.fromtimestamp(last.ts, UTC).isoformat() if last else None,

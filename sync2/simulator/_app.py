@@ -217,14 +217,14 @@ class SimulatorApp:
     def _rest(self, path: str, query: str, headers: dict[bytes, bytes]) -> Reply:
         if not self._authorised(headers.get(b"authorization")):
             self.stats["unauthorized"] += 1
-            status, body = _rest.error(401, "User is not logged in")
-        else:
-            self.stats["rest_requests"] += 1
-            host = headers.get(b"host", b"127.0.0.1").decode("latin-1")
-            params = dict(parse_qsl(query, keep_blank_values=True))
-            base = f"http://{host}{_rest.REST_PREFIX}"
-            status, body = _rest.handle(self.hospital, path[len(_rest.REST_PREFIX) :], params, base)
-        return Reply(status, json.dumps(body).encode(), b"application/json;charset=UTF-8")
+            status, error = _rest.error(401, "User is not logged in")
+            return Reply(status, json.dumps(error).encode(), b"application/json;charset=UTF-8")
+        self.stats["rest_requests"] += 1
+        host = headers.get(b"host", b"127.0.0.1").decode("latin-1")
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        base = f"http://{host}{_rest.REST_PREFIX}"
+        status, body = _rest.respond(self.hospital, path[len(_rest.REST_PREFIX) :], params, base)
+        return Reply(status, body, b"application/json;charset=UTF-8")
 
     # ------------------------------------------------------------------ atom feed
     def _feed(self, path: str, query: str, headers: dict[bytes, bytes]) -> Reply:

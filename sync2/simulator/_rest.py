@@ -9,6 +9,7 @@ searches leave them out and page with ``limit``/``startIndex`` and a ``next`` li
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -70,6 +71,23 @@ def _readers(h: Hospital) -> dict[str, Callable[[str], JSON | None]]:
 
 def _person(rec: Rec | None) -> JSON | None:
     return render.patient(rec)["person"] if isinstance(rec, Patient) else None
+
+
+def corrupt(hospital: Hospital, tail: str, body: str, status: int = 200) -> None:
+    """Serve ``body`` verbatim for ``GET /ws/rest/v1/{tail}`` (tests of malformed responses)."""
+    with hospital.lock:
+        overrides = getattr(hospital, "rest_overrides", {})
+        overrides[tail.strip("/")] = (status, body)
+        hospital.rest_overrides = overrides  # type: ignore[attr-defined]
+
+
+def respond(h: Hospital, tail: str, params: dict[str, str], base: str) -> tuple[int, bytes]:
+    """The status and body of ``GET /ws/rest/v1/{tail}`` (a corrupted answer if one is set)."""
+    override = getattr(h, "rest_overrides", {}).get(tail.strip("/"))
+    if override is not None:
+        return override[0], override[1].encode()
+    status, body = handle(h, tail, params, base)
+    return status, json.dumps(body, ensure_ascii=False).encode()
 
 
 def handle(h: Hospital, tail: str, params: dict[str, str], base: str) -> tuple[int, JSON]:

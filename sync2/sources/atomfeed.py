@@ -200,7 +200,7 @@ def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
         shown = sorted(t for t in entry.categories if "<" not in t)
         msg = f"{where}: categories {shown} name no category (neither dialect fits)"
         raise BadFeedError(msg)
-    dialect = SYNC2_DIALECT if action is not None else CLASSIC_DIALECT
+    dialect = entry_dialect(entry)
     link = _fhir_link(entry.content, where)
     if dialect == CLASSIC_DIALECT and not (link is entry.content and _REST_PATH.search(link)):
         msg = (
@@ -220,6 +220,11 @@ def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
         filters=filters,
         dialect=dialect,
     )
+
+
+def entry_dialect(entry: FeedEntry) -> str:
+    """Which dialect an entry is written in: an action term makes it Sync 2.0."""
+    return SYNC2_DIALECT if any(t in ACTIONS for t in entry.categories) else CLASSIC_DIALECT
 
 
 def _resource_of(link: str, category: str, dialect: str, where: str) -> tuple[str, str]:
@@ -342,6 +347,8 @@ class FeedWalker:
         max_pages: int = 10_000_000,
     ) -> None:
         self.recent_url = recent_url
+        #: the dialect of the newest entry :meth:`head_marker` saw (None before, or no entries)
+        self.head_dialect: str | None = None
         self._fetch = fetch_page
         self._rebase = rebase
         self._max_pages = max_pages
@@ -354,9 +361,11 @@ class FeedWalker:
                 prev = self._fetch(self._rebase(page.prev_archive))
                 if prev.entries:
                     last = prev.entries[-1]
+                    self.head_dialect = entry_dialect(last)
                     return Marker(last.id, canonical_page_url(prev), last.updated)
             return None
         last = page.entries[-1]
+        self.head_dialect = entry_dialect(last)
         return Marker(last.id, canonical_page_url(page), last.updated)
 
     def pages_after(self, marker: Marker | None) -> Iterator[PageRead]:

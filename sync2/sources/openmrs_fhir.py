@@ -212,8 +212,9 @@ class OpenMRSFhirSource(Source):
             return
         cursor = cursor or {}
         head = cursor.get("head")
+        walker = self.walker(category)
         if head is None:
-            marker = self.walker(category).head_marker()
+            marker = walker.head_marker()
             head = marker.to_dict() if marker else {}
         extra: dict[str, Any] = {}
         if category in _ENCOUNTER_TAGS:  # visits and encounters share the FHIR type
@@ -233,6 +234,8 @@ class OpenMRSFhirSource(Source):
             }
             yield SourceBatch(stream=stream, cursor=running, resources=resources)
         done = {"phase": "feed", "marker": head or None}
+        if walker.head_dialect:  # shown by ``sync2 status`` before any change is followed
+            done["dialect"] = walker.head_dialect
         yield SourceBatch(stream=stream, cursor=done, notes=[f"snapshot of {category} done"])
         yield from self._follow(category, stream, Marker.from_dict(head))
 
@@ -290,9 +293,13 @@ class OpenMRSFhirSource(Source):
         by_type: dict[str, list[str]] = {}
         for rtype, uuid in latest:
             by_type.setdefault(rtype, []).append(uuid)
+        cursor: dict[str, Any] = {"phase": "feed", "marker": marker.to_dict() if marker else None}
+        dialects = sorted({event.dialect for event in events})
+        if dialects:  # shown by ``sync2 status``: which feed dialect this server speaks
+            cursor["dialect"] = "+".join(dialects)
         batch = SourceBatch(
             stream=stream,
-            cursor={"phase": "feed", "marker": marker.to_dict() if marker else None},
+            cursor=cursor,
             failures=list(failures),
             skipped=skipped,
             notes=list(notes),
