@@ -20,6 +20,10 @@ def main(argv: list[str]) -> int:
             from ._mysql import mysql_phase
 
             result = mysql_phase(args)
+        elif name == "rest":
+            from ._rest import rest_phase
+
+            result = rest_phase(args)
         else:
             result = PHASES[name](args)
         print(json.dumps(result, default=str), flush=True)

@@ -30,7 +30,8 @@ class BenchPlan:
     concurrency: int = 4
     processes: int = 3  # worker processes for the backfill (0 = threads only)
     mysql_obs: int = 50_000
-    parts: tuple[str, ...] = ("a", "b", "c", "d", "e")
+    rest_patients: int = 200  # (r): one REST-only hospital, 20 obs a patient
+    parts: tuple[str, ...] = ("a", "b", "c", "d", "e", "r")
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -43,6 +44,7 @@ class BenchPlan:
             scale_obs_per_hospital=200,
             live_seconds=4.0,
             mysql_obs=2000,
+            rest_patients=10,
         )
 
 
@@ -118,6 +120,12 @@ def run_bench(plan: BenchPlan, console: Console | None = None) -> dict[str, Any]
                 )
             except RuntimeError as exc:
                 results["mysql"] = {"skipped": str(exc).splitlines()[-1][:300]}
+        if "r" in plan.parts:
+            console.print("[dim]bench: (r) REST source ...[/]")
+            results["rest"] = _phase(
+                "rest",
+                {"patients": plan.rest_patients, "obs_per_patient": 20, "workdir": f"{workdir}/r"},
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["targets"] = verdicts(results)
@@ -187,4 +195,9 @@ def _figures(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(
             ("(e) MySQL 1.x", f"{_fmt(e.get('obs'))} obs", f"{_fmt(e.get('obs_per_s'))} obs/s")
         )
+    r = results.get("rest")
+    if r:
+        what = f"{_fmt(r.get('obs'))} obs, classic feed + /ws/rest/v1"
+        rows.append(("(r) REST source", what, _fmt(r.get("obs_per_s")) + " obs/s"))
+        rows.append(("", "requests per 1,000 obs", _fmt(r.get("requests_per_1000_obs"))))
     return rows

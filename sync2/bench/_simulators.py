@@ -21,6 +21,15 @@ def serve_forever(spec: dict[str, Any]) -> None:
         seed=spec.get("seed", 1),
         shared_fraction=spec.get("shared_fraction", 0.3),
     )
+    if "feed_dialect" in spec or "fhir" in spec:  # a classic-feed or REST-only hospital
+        from sync2.simulator._rest import configure
+
+        for hospital in hospitals:
+            configure(
+                hospital,
+                feed_dialect=spec.get("feed_dialect", "sync2"),
+                fhir=spec.get("fhir", True),
+            )
     with serve_hospitals(hospitals) as servers:
         info = [
             {

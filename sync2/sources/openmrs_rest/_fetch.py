@@ -1,14 +1,18 @@
 """Current state of changed objects through REST, as fhir2-shaped resources.
 
 A read by uuid returns voided objects too, so a void shows as ``voided: true`` (a deleted object
-as 404): both become :class:`Gone`. Obs are batched where the API allows: after one obs is read
-by uuid, ``obs?encounter=`` brings its siblings (all the live obs of that encounter) in one
-request, so an encounter's worth of feed entries costs two requests, not one each.
+as 404): both become :class:`Gone`. Reads are batched where the API allows: once one object of a
+window is read, a search by its parent (``encounter?patient=``, ``visit?patient=``,
+``obs?encounter=``) brings its live siblings in one request. Which encounter an obs belongs to
+never changes, so it is remembered from every encounter read (:class:`Hints`), and an obs window
+whose encounters are known costs one search per encounter and no reads at all.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,14 +35,35 @@ from ._client import RestClient
 
 JSON = dict[str, Any]
 _READ_ERRORS = (TransientSourceError, BadResponseError, RestShapeError)
+_HINTS_SIZE = 200_000
 
 
 def today() -> date:
     return datetime.now(UTC).date()
 
 
-#: FHIR type -> [(REST kind, converter)], tried in order (a FHIR Encounter is an encounter or a
-#: visit; the feed entry's category is not kept past the window, so a visit costs one 404 first)
+@dataclass(slots=True)
+class Hints:
+    """What one source has learnt that saves requests: visit uuids (from feed categories; an
+    Encounter is a visit or an encounter) and obs uuid -> encounter uuid (bounded)."""
+
+    visits: set[str] = field(default_factory=set)
+    obs_encounter: OrderedDict[str, str] = field(default_factory=OrderedDict)
+
+    def remember_obs(self, trees: Iterable[JSON], encounter: str | None = None) -> None:
+        stack = list(trees)
+        while stack:
+            item = stack.pop()
+            uuid, parent = uuid_of(item), encounter or uuid_of(item.get("encounter"))
+            if uuid and parent:
+                self.obs_encounter[uuid] = parent
+                self.obs_encounter.move_to_end(uuid)
+            stack.extend(m for m in item.get("groupMembers") or [] if isinstance(m, dict))
+        while len(self.obs_encounter) > _HINTS_SIZE:
+            self.obs_encounter.popitem(last=False)
+
+
+#: FHIR type -> [(REST kind, converter)], tried in order
 KINDS: dict[str, list[tuple[str, Callable[[JSON], JSON]]]] = {
     "Patient": [("patient", lambda o: patient_from_rest(o, today=today()))],
     "Practitioner": [("provider", practitioner_from_rest)],
@@ -56,11 +81,13 @@ def _failure(resource_type: str, uuid: str, exc: Exception) -> Failure:
     )
 
 
-def fetch(client: RestClient, resource_type: str, uuids: Iterable[str]) -> FetchResult:
+def fetch(
+    client: RestClient, resource_type: str, uuids: Iterable[str], hints: Hints
+) -> FetchResult:
     """Current state of ``uuids``; an unreadable or malformed one is a failure, the rest go on."""
     wanted = list(dict.fromkeys(uuids))
     if resource_type == "Observation":
-        return _fetch_obs(client, wanted)
+        return _fetch_obs(client, wanted, hints)
     result = FetchResult()
     kinds = KINDS.get(resource_type)
     if kinds is None:
@@ -68,11 +95,17 @@ def fetch(client: RestClient, resource_type: str, uuids: Iterable[str]) -> Fetch
             error = ValueError(f"the REST source does not read {resource_type}")
             result.failures.append(_failure(resource_type, uuid, error))
         return result
-    for uuid in wanted:
+    pending = dict.fromkeys(wanted)
+    while pending:
+        uuid = next(iter(pending))
+        pending.pop(uuid)
+        order = sorted(kinds, key=lambda k: k[0] != "visit") if uuid in hints.visits else kinds
         try:
-            _fetch_one(client, resource_type, uuid, kinds, result)
+            _fetch_one(client, resource_type, uuid, order, result, pending, hints)
         except _READ_ERRORS as exc:
             result.failures.append(_failure(resource_type, uuid, exc))
+        for done in [u for u in pending if u in result.found]:
+            pending.pop(done)
     return result
 
 
@@ -82,7 +115,10 @@ def _fetch_one(
     uuid: str,
     kinds: list[tuple[str, Callable[[JSON], JSON]]],
     result: FetchResult,
+    pending: dict[str, None],
+    hints: Hints,
 ) -> None:
+    """Read one object; for an encounter or visit, also its patient's other pending ones."""
     for kind, convert in kinds:
         _status, body = client.read(kind, uuid)
         if body is None:
@@ -90,34 +126,64 @@ def _fetch_one(
         if is_voided(body):
             reason = "retired" if body.get("retired") is True else "voided"
             result.gone.append(Gone(resource_type, uuid, reason))
-        else:
-            result.found[uuid] = convert(body)
+            return
+        siblings = [body]
+        patient = uuid_of(body.get("patient"))
+        if resource_type == "Encounter" and patient and pending:
+            siblings.extend(client.search(kind, {"patient": patient}))
+        for item in siblings:
+            item_uuid = uuid_of(item)
+            if item_uuid == uuid or (item_uuid in pending and not is_voided(item)):
+                result.found.setdefault(str(item_uuid), convert(item))
+                hints.remember_obs(_dicts(item.get("obs")), item_uuid)
         return
     result.gone.append(Gone(resource_type, uuid, "deleted"))
 
 
-def _fetch_obs(client: RestClient, wanted: list[str]) -> FetchResult:
+def _dicts(value: Any) -> list[JSON]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _fetch_obs(client: RestClient, wanted: list[str], hints: Hints) -> FetchResult:
     result = FetchResult()
     pending = dict.fromkeys(wanted)
     while pending:
         uuid = next(iter(pending))
         pending.pop(uuid)
         try:
-            _status, body = client.read("obs", uuid)
-            if body is None:
-                result.gone.append(Gone("Observation", uuid, "deleted"))
-                continue
-            trees = [body]
-            encounter = uuid_of(body.get("encounter"))
-            if encounter and pending and not is_voided(body):
-                trees.extend(client.search("obs", {"encounter": encounter}))
-            _take(client, trees, {uuid, *pending}, result)
+            _obs_batch(client, uuid, pending, hints, result)
         except _READ_ERRORS as exc:
             result.failures.append(_failure("Observation", uuid, exc))
-            continue
-        for done in [u for u in pending if u in result.found]:
+        settled = result.found.keys() | {g.uuid for g in result.gone}
+        for done in [u for u in pending if u in settled]:
             pending.pop(done)
     return result
+
+
+def _obs_batch(
+    client: RestClient, uuid: str, pending: dict[str, None], hints: Hints, result: FetchResult
+) -> None:
+    """``uuid`` and its pending siblings: one search when its encounter is known, else a read
+    first; an obs the search leaves out (voided, deleted, moved) is then read by uuid."""
+    encounter = hints.obs_encounter.get(uuid)
+    trees: list[JSON] = []
+    if encounter is None or not pending:
+        _status, body = client.read("obs", uuid)
+        if body is None:
+            result.gone.append(Gone("Observation", uuid, "deleted"))
+            return
+        trees.append(body)
+        encounter = uuid_of(body.get("encounter")) if not is_voided(body) else None
+    if encounter and pending:
+        trees.extend(client.search("obs", {"encounter": encounter}))
+    hints.remember_obs(trees)
+    _take(client, trees, {uuid, *pending}, result)
+    if uuid not in result.found and not any(g.uuid == uuid for g in result.gone):
+        _status, body = client.read("obs", uuid)  # known encounter, not among its live obs
+        if body is None:
+            result.gone.append(Gone("Observation", uuid, "deleted"))
+        else:
+            _take(client, [body], {uuid}, result)
 
 
 def _take(client: RestClient, trees: list[JSON], wanted: set[str], result: FetchResult) -> None:
@@ -127,6 +193,7 @@ def _take(client: RestClient, trees: list[JSON], wanted: set[str], result: Fetch
     for resource in read.resources:
         if resource["id"] in wanted:
             result.found.setdefault(resource["id"], resource)
+    gone = {g.uuid for g in result.gone}
     for uuid in read.voided:
-        if uuid in wanted and uuid not in result.found:
+        if uuid in wanted and uuid not in result.found and uuid not in gone:
             result.gone.append(Gone("Observation", uuid, "voided"))

@@ -20,7 +20,8 @@ from mappers.openmrs_rest import (
 )
 
 from ...config import HttpConfig, SourceConfig
-from .._base import FetchResult
+from .._base import Failure, FetchResult, SourceBatch
+from ..atomfeed import ChangeEvent, Marker
 from ..breaker import CircuitBreaker
 from ..http import HttpTransport
 from ..openmrs_fhir import OpenMRSFhirSource, TagFilter
@@ -55,9 +56,23 @@ class OpenMRSRestSource(OpenMRSFhirSource):
             breaker=breaker,
         )
         self.rest = RestClient(self.transport)
+        self.hints = _fetch.Hints()
 
     def fetch(self, resource_type: str, uuids: Iterable[str]) -> FetchResult:
-        return _fetch.fetch(self.rest, resource_type, uuids)
+        return _fetch.fetch(self.rest, resource_type, uuids, self.hints)
+
+    def _window(
+        self,
+        stream: str,
+        events: list[ChangeEvent],
+        failures: list[Failure],
+        skipped: int,
+        notes: list[str],
+        marker: Marker | None,
+    ) -> SourceBatch:
+        """Note which Encounters are visits (the feed category says so) before fetching."""
+        self.hints.visits.update(e.uuid for e in events if e.category == "visit")
+        return super()._window(stream, events, failures, skipped, notes, marker)
 
     def patient_history(self, patient_uuid: str) -> Iterator[JSON]:
         _status, patient = self.rest.read("patient", patient_uuid)
