@@ -13,6 +13,7 @@ family; every public name is importable from this package.
 
 from __future__ import annotations
 
+from ._allergy import AllergyContext, allergy_resource, severity_from_text
 from ._common import (
     ADDRESS_EXT,
     CATEGORY_SYSTEM,
@@ -29,13 +30,17 @@ from ._common import (
     SAME_AS_UUID,
     SNOMED_URL,
     UCUM,
+    Party,
     Row,
     as_datetime,
     epoch_seconds,
     flag,
     iso,
     meta,
+    number,
+    party_ref,
     ref,
+    text,
 )
 from ._concepts import (
     ConceptInfo,
@@ -44,8 +49,25 @@ from ._concepts import (
     concept_codings,
     source_system,
 )
+from ._condition import (
+    ConditionContext,
+    condition_resource,
+    diagnosis_resource,
+    legacy_problem_status,
+)
+from ._dispense import DispenseContext, dispense_status, medication_dispense_resource
 from ._encounter import EncounterContext, encounter_resource, location_resource
 from ._observation import ObsContext, observation_resource
+from ._orders import (
+    OrderContext,
+    dosage,
+    duration_unit,
+    is_active,
+    medication_request_resource,
+    medication_request_status,
+    service_request_resource,
+    service_request_status,
+)
 from ._people import (
     address,
     human_name,
@@ -72,28 +94,50 @@ __all__ = [
     "SAME_AS_UUID",
     "SNOMED_URL",
     "UCUM",
+    "AllergyContext",
     "ConceptInfo",
+    "ConditionContext",
+    "DispenseContext",
     "EncounterContext",
     "ObsContext",
+    "OrderContext",
+    "Party",
     "Row",
     "address",
+    "allergy_resource",
     "as_datetime",
     "choose_concept_name",
     "codeable_concept",
     "concept_codings",
+    "condition_resource",
+    "diagnosis_resource",
+    "dispense_status",
+    "dosage",
+    "duration_unit",
     "encounter_resource",
     "epoch_seconds",
     "flag",
     "human_name",
+    "is_active",
     "iso",
+    "legacy_problem_status",
     "legacy_provider_uuid",
     "location_resource",
+    "medication_dispense_resource",
+    "medication_request_resource",
+    "medication_request_status",
     "meta",
     "name_sort_key",
+    "number",
     "observation_resource",
+    "party_ref",
     "patient_resource",
     "practitioner_resource",
     "provider_display",
     "ref",
+    "service_request_resource",
+    "service_request_status",
+    "severity_from_text",
     "source_system",
+    "text",
 ]

@@ -99,3 +99,36 @@ def ref(resource_type: str, uuid: str | None, display: str | None = None) -> JSO
     if display:
         out["display"] = display
     return out
+
+
+#: A referenced actor or thing already resolved by the source: ``(uuid, display)``.
+Party = tuple[str, str | None]
+
+
+def party_ref(resource_type: str, party: Party | None) -> JSON | None:
+    """A reference to a resolved :data:`Party`, with its display when there is one."""
+    return None if party is None else ref(resource_type, party[0], party[1])
+
+
+def text(value: Any) -> str | None:
+    """A free-text column, or ``None`` when NULL or blank (DBUnit writes empty strings).
+
+    >>> text("  "), text(None), text(" Peanut oil ")
+    (None, None, 'Peanut oil')
+    """
+    if value is None:
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def number(value: Any) -> int | float | None:
+    """A DOUBLE column as JSON: whole numbers as int (``325.0`` -> 325), else float.
+
+    >>> number(325.0), number(0.5), number(None)
+    (325, 0.5, None)
+    """
+    if value is None:
+        return None
+    out = float(value)
+    return int(out) if out.is_integer() else out
