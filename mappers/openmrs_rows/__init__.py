@@ -13,7 +13,7 @@ family; every public name is importable from this package.
 
 from __future__ import annotations
 
-from ._allergy import AllergyContext, allergy_resource, severity_from_text
+from ._allergy import SEVERITIES, AllergyContext, allergy_resource, severity_from_text
 from ._common import (
     ADDRESS_EXT,
     CATEGORY_SYSTEM,
@@ -92,6 +92,7 @@ __all__ = [
     "NAME_EXT",
     "PROVIDER_IDENTIFIER_SYSTEM",
     "SAME_AS_UUID",
+    "SEVERITIES",
     "SNOMED_URL",
     "UCUM",
     "AllergyContext",
