@@ -152,19 +152,22 @@ class Orders:
         """Status concept -> its mappings with source name and fhir2 URL (when registered)."""
         if not self.schema.reference_terms:
             return {}
-        url = (
-            "fs.url FROM concept_reference_map m LEFT JOIN fhir_concept_source fs "
-            "ON fs.concept_source_id = t.concept_source_id AND fs.retired = 0 "
+        url, join = (
+            (
+                "fs.url",
+                "LEFT JOIN fhir_concept_source fs "
+                "ON fs.concept_source_id = t.concept_source_id AND fs.retired = 0 ",
+            )
             if self.schema.has("fhir_concept_source", "url")
-            else "NULL AS url FROM concept_reference_map m "
+            else ("NULL AS url", "")
         )
         out: dict[int, list[dict[str, Any]]] = {}
         for r in self.lookup.select_in(
-            "SELECT m.concept_id, t.code, src.name AS source_name, mt.name AS map_type, "
-            f"{url}"
-            "JOIN concept_reference_term t "
+            f"SELECT m.concept_id, t.code, src.name AS source_name, mt.name AS map_type, {url} "
+            "FROM concept_reference_map m JOIN concept_reference_term t "
             "ON t.concept_reference_term_id = m.concept_reference_term_id "
             "JOIN concept_reference_source src ON src.concept_source_id = t.concept_source_id "
+            f"{join}"
             "LEFT JOIN concept_map_type mt ON mt.concept_map_type_id = m.concept_map_type_id "
             "WHERE m.concept_id IN ({ids})",
             concept_ids,
