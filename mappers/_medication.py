@@ -24,7 +24,7 @@ from ._clinical import (
     status_code,
     when,
 )
-from ._context import MappingContext
+from ._context import MappingContext, MappingError
 from ._fhir import JSON, codes_of, dicts, ref_id, str_or_none, text_of
 from ._observation import number_text
 from .documents import RecordDoc
@@ -38,21 +38,32 @@ _DURATION_UNITS = {
 }  # fmt: skip
 
 
-def medication_name(resource: JSON) -> str:
+def medication_name(resource: JSON, uuid: str) -> str:
     """The drug: ``medicationReference.display`` (fhir2's drug name), else the concept.
 
-    >>> medication_name({"medicationReference": {"reference": "Medication/m", "display": "Asp"}})
+    Every OpenMRS drug order and dispense names its drug or concept, so one without
+    ``medication[x]`` is malformed: it goes to the failed-events queue rather than into the
+    passport as a nameless medication.
+
+    >>> medication_name({"medicationReference": {"reference": "Medication/m", "display": "Asp"}},
+    ...     "o1")
     'Asp'
-    >>> medication_name({"medicationCodeableConcept": {"text": "non coded drug Crocine"}})
+    >>> medication_name({"medicationCodeableConcept": {"text": "non coded drug Crocine"}}, "o1")
     'non coded drug Crocine'
+    >>> medication_name({"resourceType": "MedicationRequest"}, "o1")
+    Traceback (most recent call last):
+    mappers._context.MappingError: MedicationRequest/o1: no medication (medication[x] missing)
     """
     ref = resource.get("medicationReference")
+    concept = resource.get("medicationCodeableConcept")
     if isinstance(ref, dict) and str_or_none(ref.get("display")):
         return str(ref["display"])
-    concept = resource.get("medicationCodeableConcept")
     if isinstance(concept, dict):
         return concept_name(concept, "Medication")
-    return "Medication"
+    if isinstance(ref, dict) and ref_id(ref, "Medication"):
+        return f"Medication {ref_id(ref, 'Medication')}"
+    msg = f"{resource.get('resourceType')}/{uuid}: no medication (medication[x] missing)"
+    raise MappingError(msg)
 
 
 def _quantity(value: Any) -> str | None:
@@ -120,7 +131,7 @@ def dosage_line(parts: JSON) -> str | None:
 
 def map_medication_request(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
     """A drug order as a ``medication`` record, naming the order it revises or discontinues."""
-    name = medication_name(resource)
+    name = medication_name(resource, uuid)
     dosage = next((dosage_of(d) for d in dicts(resource.get("dosageInstruction"))), {})
     status = status_code(resource.get("status"))
     encounter_uuid = encounter_of(resource)
@@ -164,7 +175,7 @@ def map_medication_request(resource: JSON, ctx: MappingContext, uuid: str) -> Re
 
 def map_medication_dispense(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
     """A dispense as a ``medication`` record, naming the drug orders it fills."""
-    name = medication_name(resource)
+    name = medication_name(resource, uuid)
     dosage = next((dosage_of(d) for d in dicts(resource.get("dosageInstruction"))), {})
     status = status_code(resource.get("status"))
     encounter_uuid = encounter_of(resource)
