@@ -99,7 +99,6 @@ def map_condition(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
         encounter_uuid,
         type="condition",
         name=name,
-        value=clinical,
         effective=diagnosed,
         status=record_status(clinical, verification),
         codes=codes_of(resource.get("code")),
