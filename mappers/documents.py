@@ -10,6 +10,18 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 RECORD_TYPES = ("allergy", "condition", "medication", "test", "visit", "vital", "other")
+#: The FHIR resource types that become passport records (RecordDoc), in the order a patient's
+#: records are walked. Patients, practitioners and locations are documents of their own.
+RECORD_RESOURCE_TYPES = (
+    "Encounter",
+    "Observation",
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationDispense",
+    "ServiceRequest",
+    "DiagnosticReport",
+)
 
 #: Record statuses. ``superseded`` and ``entered-in-error`` keep the record visible as *not valid*.
 STATUS_FINAL = "final"
