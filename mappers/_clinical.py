@@ -155,22 +155,29 @@ def people(
 ) -> People:
     """The record's own practitioner and location, else its encounter's.
 
+    A reference of the record's own wins even without a ``display``: its id is kept for the
+    engine to read, rather than borrowing the encounter's doctor, who may be someone else.
+
     >>> from mappers._context import EncounterInfo
-    >>> ctx = MappingContext(source="s", encounters={"e1": EncounterInfo("Dr A", "Ward")})
-    >>> people(ctx, "e1", {"reference": "Practitioner/p9"})
-    People(doctor='Dr A', doctor_uuid='p9', facility='Ward', facility_uuid=None)
+    >>> info = EncounterInfo("Dr A", "Ward", doctor_uuid="p1", facility_uuid="l1")
+    >>> ctx = MappingContext(source="s", encounters={"e1": info})
+    >>> people(ctx, "e1")
+    People(doctor='Dr A', doctor_uuid='p1', facility='Ward', facility_uuid='l1')
+    >>> people(ctx, "e1", {"reference": "Practitioner/p9"}).doctor_uuid
+    'p9'
     >>> people(ctx, None, {"reference": "Practitioner/p9", "display": "Jo (Identifier: 1)"})
     People(doctor='Jo', doctor_uuid='p9', facility=None, facility_uuid=None)
     """
     info = ctx.encounters.get(encounter_uuid) if encounter_uuid else None
     doctor = doctor_name(str_or_none(doctor_ref.get("display"))) if doctor_ref else None
+    doctor_uuid = ref_id(doctor_ref, "Practitioner")
     facility = str_or_none(location_ref.get("display")) if location_ref else None
-    return People(
-        doctor=doctor or (info.doctor if info else None),
-        doctor_uuid=ref_id(doctor_ref, "Practitioner"),
-        facility=facility or (info.facility if info else None),
-        facility_uuid=ref_id(location_ref, "Location"),
-    )
+    facility_uuid = ref_id(location_ref, "Location")
+    if info is not None and not (doctor or doctor_uuid):
+        doctor, doctor_uuid = info.doctor, info.doctor_uuid
+    if info is not None and not (facility or facility_uuid):
+        facility, facility_uuid = info.facility, info.facility_uuid
+    return People(doctor, doctor_uuid, facility, facility_uuid)
 
 
 def clinical_record(

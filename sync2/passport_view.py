@@ -17,6 +17,7 @@ from ._passport_summary import passport_summary
 JSON_FIELDS = (
     "source",
     "hospital",
+    "resource_type",
     "type",
     "name",
     "value",

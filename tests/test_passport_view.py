@@ -104,7 +104,11 @@ def test_summary_opens_the_passport(fixtures_dir: Path) -> None:
     (result,) = summary["results"]  # the order has no result; the report shows its results
     assert result["testName"] == "Systolic Blood Pressure"
     assert result["result"] == "Systolic: 120 mmHg; Systolic: 118 mmHg"
-    timeline = {r["uuid"] for r in view["records"]}
+    kinds = {r["uuid"]: r["resource_type"] for r in view["records"]}
+    assert kinds["mr-new"] == "MedicationRequest" and kinds[
+        "7d13b03b-58c2-43f5-b34d-08750c51aea9"
+    ] == ("ServiceRequest")
+    timeline = set(kinds)
     assert "8a849d5e-6011-4279-a124-40ada5a687de" in timeline
     assert not timeline & {r["reference"].split("/")[1] for r in _report_results(fixtures_dir)}
 

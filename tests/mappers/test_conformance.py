@@ -209,6 +209,10 @@ def test_encounter_fields(fixtures_dir: Path) -> None:
         "Unknown Location",
     )
     assert doc.effective == "2005-01-01T00:00:00+05:30"
+    assert (doc.doctor_uuid, doc.facility_uuid) == (
+        resource["participant"][0]["individual"]["reference"].split("/")[1],
+        resource["location"][0]["location"]["reference"].split("/")[1],
+    )
     assert doc.encounter_uuid == "6519d653-393b-4118-9c83-a3715b82d4ac"
     assert doc.data["kind"] == "encounter"
     assert doc.data["visitDate"] == doc.effective
