@@ -14,10 +14,10 @@ from ._clinical import (
     concept_name,
     encounter_of,
     extension_value,
+    note_text,
     people,
     record_status,
     status_code,
-    texts,
     when,
 )
 from ._context import MappingContext
@@ -71,11 +71,10 @@ def map_condition(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
     diagnosed = onset or str_or_none(resource.get("recordedDate"))
     encounter_uuid = encounter_of(resource)
     who = people(ctx, encounter_uuid, resource.get("recorder") or resource.get("asserter"))
-    notes = texts(resource.get("note"))
     rank = extension_value(resource, RANK_EXT)
     data: JSON = {
         "name": name,
-        "details": "; ".join(notes) or None,
+        "details": note_text(resource),
         "diagnosed": diagnosed,
         "clinicalStatus": clinical,
         "verificationStatus": verification,

@@ -170,3 +170,18 @@ def test_discontinued_test_order_names_the_order_it_replaces() -> None:
         "2024-01-05",
         "revoked",
     )
+
+
+def test_a_single_object_where_a_list_belongs_is_read_and_noted() -> None:
+    doc = record(
+        {
+            **RX,
+            "medicationCodeableConcept": {"text": "Isoniazid"},
+            "dosageInstruction": {"text": "300 mg daily"},
+            "performer": {"reference": "Practitioner/p1"},  # single in MedicationRequest
+        }
+    )
+    assert doc.data["dosage"] == "300 mg daily"
+    assert doc.warnings == [
+        "tolerant: MedicationRequest.dosageInstruction is an object, read as a list of one"
+    ]
