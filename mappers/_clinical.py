@@ -43,6 +43,15 @@ def concept_name(code: Any, fallback: str) -> str:
     return codes[0]["code"] if codes else fallback
 
 
+def label(concept: Any) -> str | None:
+    """A concept's readable name, or ``None``: :func:`concept_name` without a fallback.
+
+    >>> label({"coding": [{"code": "160862" + "A" * 30}]}), label({"text": "Oral"}), label({})
+    ('CIEL 160862', 'Oral', None)
+    """
+    return (concept_name(concept, "") or None) if isinstance(concept, dict) else None
+
+
 def status_code(value: Any) -> str | None:
     """A status as its code, whether R4 sent a CodeableConcept or STU3 a plain string.
 
@@ -85,7 +94,7 @@ def concept_texts(items: Any) -> list[str]:
     >>> concept_texts([{"text": "Hives"}, {"coding": [{"display": "Rash"}]}, {}])
     ['Hives', 'Rash']
     """
-    return [t for t in (text_of(c) for c in dicts(items)) if t]
+    return [t for t in (label(c) for c in dicts(items)) if t]
 
 
 def category_codes(resource: JSON) -> list[str]:

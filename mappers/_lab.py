@@ -15,6 +15,7 @@ from ._clinical import (
     concept_texts,
     encounter_of,
     first_ref,
+    label,
     note_text,
     people,
     record_status,
@@ -23,7 +24,7 @@ from ._clinical import (
     when,
 )
 from ._context import MappingContext
-from ._fhir import JSON, codes_of, dicts, ref_id, str_or_none, text_of
+from ._fhir import JSON, codes_of, dicts, ref_id, str_or_none
 from ._observation import status_of
 from .documents import RecordDoc
 
@@ -35,7 +36,7 @@ def _reasons(resource: JSON) -> str | None:
     'early detection'
     """
     found = concept_texts(resource.get("reasonCode"))
-    found += [t for t in (text_of(r.get("concept")) for r in dicts(resource.get("reason"))) if t]
+    found += [t for t in (label(r.get("concept")) for r in dicts(resource.get("reason"))) if t]
     return "; ".join(found) or None
 
 

@@ -17,6 +17,7 @@ from ._clinical import (
     encounter_of,
     extension_value,
     first_ref,
+    label,
     note_text,
     people,
     record_status,
@@ -25,7 +26,7 @@ from ._clinical import (
     when,
 )
 from ._context import MappingContext, MappingError
-from ._fhir import JSON, codes_of, dicts, ref_id, str_or_none, text_of
+from ._fhir import JSON, codes_of, dicts, ref_id, str_or_none
 from ._observation import number_text
 from .documents import RecordDoc
 
@@ -103,13 +104,13 @@ def dosage_of(dosage: JSON) -> JSON:
     return compact(
         {
             "dose": dose,
-            "route": text_of(dosage.get("route")),
-            "frequency": text_of(timing.get("code")),
+            "route": label(dosage.get("route")),
+            "frequency": label(timing.get("code")),
             "duration": f"{duration} {_DURATION_UNITS.get(unit or '', unit or '')}".strip()
             if duration
             else None,
             "asNeeded": as_needed if isinstance(as_needed, bool) else None,
-            "text": str_or_none(dosage.get("text")),
+            "dosageText": str_or_none(dosage.get("text")),
             "instructions": "; ".join(concept_texts(dosage.get("additionalInstruction"))) or None,
         }
     )
@@ -120,13 +121,13 @@ def dosage_line(parts: JSON) -> str | None:
 
     >>> dosage_line({"dose": "1 Tablet", "frequency": "Once daily", "duration": "5 days"})
     '1 Tablet, Once daily, for 5 days'
-    >>> dosage_line({"text": "2 puffs when needed"}), dosage_line({})
+    >>> dosage_line({"dosageText": "2 puffs when needed"}), dosage_line({})
     ('2 puffs when needed', None)
     """
     duration = f"for {parts['duration']}" if parts.get("duration") else None
     pieces = [parts.get("dose"), parts.get("route"), parts.get("frequency"), duration]
     line = ", ".join(p for p in pieces if p)
-    return line or parts.get("text") or None
+    return line or parts.get("dosageText") or None
 
 
 def map_medication_request(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
@@ -198,8 +199,8 @@ def map_medication_dispense(resource: JSON, ctx: MappingContext, uuid: str) -> R
                 "quantity": _quantity(resource.get("quantity")),
                 "whenPrepared": str_or_none(resource.get("whenPrepared")),
                 "whenHandedOver": str_or_none(resource.get("whenHandedOver")),
-                "dispenseType": text_of(resource.get("type")),
-                "statusReason": text_of(resource.get("statusReasonCodeableConcept")),
+                "dispenseType": label(resource.get("type")),
+                "statusReason": label(resource.get("statusReasonCodeableConcept")),
                 "substituted": substituted if isinstance(substituted, bool) else None,
                 "note": note_text(resource),
             }
