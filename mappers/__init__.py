@@ -26,10 +26,18 @@ from ._rules import (
     load_concept_rules,
     parse_concept_rules,
 )
-from .documents import DoctorDoc, Document, LocationDoc, PatientDoc, RecordDoc
+from .documents import (
+    RECORD_RESOURCE_TYPES,
+    DoctorDoc,
+    Document,
+    LocationDoc,
+    PatientDoc,
+    RecordDoc,
+)
 
 __all__ = [
     "DEFAULT_RULES",
+    "RECORD_RESOURCE_TYPES",
     "SUPPORTED_TYPES",
     "ConceptRules",
     "DoctorDoc",

@@ -30,6 +30,10 @@ class EncounterInfo:
     facility: str | None = None
     date: str | None = None
     visit_uuid: str | None = None
+    #: The Practitioner / Location ids behind ``doctor`` / ``facility``, for the engine to read
+    #: when fhir2 sent the reference without a ``display``.
+    doctor_uuid: str | None = None
+    facility_uuid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,14 @@ def _first_display(items: object, key: str) -> str | None:
     return None
 
 
+def _first_id(items: object, key: str, resource_type: str) -> str | None:
+    for item in dicts(items):
+        found = ref_id(item.get(key), resource_type)
+        if found:
+            return found
+    return None
+
+
 def _start(resource: JSON) -> str | None:
     period = resource.get("period")
     return str_or_none(period.get("start")) if isinstance(period, dict) else None
@@ -60,16 +68,19 @@ def _start(resource: JSON) -> str | None:
 def encounter_info(resource: JSON) -> EncounterInfo:
     """What observations of this encounter inherit: doctor, facility, date and visit.
 
-    >>> encounter_info({"participant": [{"individual": {"display": "Jo Doe (Identifier: 7)"}}],
-    ...     "location": [{"location": {"display": "Ward A"}}], "period": {"start": "2025-01-02"},
-    ...     "partOf": {"reference": "Encounter/v1"}})
-    EncounterInfo(doctor='Jo Doe', facility='Ward A', date='2025-01-02', visit_uuid='v1')
+    >>> info = encounter_info({"participant": [{"individual": {"display": "Jo (Identifier: 7)",
+    ...     "reference": "Practitioner/p1"}}], "location": [{"location": {"display": "Ward A"}}],
+    ...     "period": {"start": "2025-01-02"}, "partOf": {"reference": "Encounter/v1"}})
+    >>> info.doctor, info.facility, info.date, info.visit_uuid, info.doctor_uuid
+    ('Jo', 'Ward A', '2025-01-02', 'v1', 'p1')
     """
     return EncounterInfo(
         doctor=doctor_name(_first_display(resource.get("participant"), "individual")),
         facility=_first_display(resource.get("location"), "location"),
         date=_start(resource),
         visit_uuid=ref_id(resource.get("partOf"), "Encounter"),
+        doctor_uuid=_first_id(resource.get("participant"), "individual", "Practitioner"),
+        facility_uuid=_first_id(resource.get("location"), "location", "Location"),
     )
 
 
@@ -113,5 +124,7 @@ def map_encounter(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
         doctor=info.doctor,
         facility=info.facility,
         encounter_uuid=info.visit_uuid,
+        doctor_uuid=info.doctor_uuid,
+        facility_uuid=info.facility_uuid,
         data=data,
     )

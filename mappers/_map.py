@@ -7,10 +7,14 @@ from typing import Any
 
 from conflicts.hashing import canonical_hash
 
+from ._allergy import map_allergy
+from ._condition import map_condition
 from ._context import MappingContext, MappingError
 from ._directory import map_location, map_practitioner
 from ._encounter import map_encounter
 from ._fhir import JSON, dicts, meta_of, str_or_none
+from ._lab import map_diagnostic_report, map_service_request
+from ._medication import map_medication_dispense, map_medication_request
 from ._observation import map_observation
 from ._patient import map_patient
 from ._validate import strict_validation, tolerance_notes
@@ -22,6 +26,12 @@ _MAPPERS: dict[str, Callable[[JSON, MappingContext, str], Document | None]] = {
     "Encounter": map_encounter,
     "Practitioner": map_practitioner,
     "Location": map_location,
+    "AllergyIntolerance": map_allergy,
+    "Condition": map_condition,
+    "MedicationRequest": map_medication_request,
+    "MedicationDispense": map_medication_dispense,
+    "ServiceRequest": map_service_request,
+    "DiagnosticReport": map_diagnostic_report,
 }
 SUPPORTED_TYPES = tuple(sorted(_MAPPERS))
 
@@ -50,7 +60,9 @@ def map_resource(resource: JSON, ctx: MappingContext) -> Document | None:
     """Map one FHIR R4 resource (as parsed JSON) to its passport document.
 
     Args:
-        resource: a Patient, Observation, Encounter, Practitioner or Location.
+        resource: a Patient, Observation, Encounter, Practitioner, Location,
+            AllergyIntolerance, Condition, MedicationRequest, MedicationDispense,
+            ServiceRequest or DiagnosticReport (R4, or the STU3 shapes clients still post).
         ctx: the source's mapping context.
 
     Returns:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ._categorise import categorise
+from ._clinical import concept_name
 from ._context import MappingContext
 from ._fhir import JSON, codes_of, dicts, ref_id, str_or_none, text_of
-from ._rules import SYSTEM_ALIASES, default_rules, normalise_code
+from ._rules import default_rules
 from .documents import (
     STATUS_AMENDED,
     STATUS_ENTERED_IN_ERROR,
@@ -23,6 +24,7 @@ _STATUS = {
     "amended": STATUS_AMENDED,
     "corrected": STATUS_AMENDED,
     "preliminary": STATUS_PRELIMINARY,
+    "partial": STATUS_PRELIMINARY,
     "registered": STATUS_PRELIMINARY,
     "entered-in-error": STATUS_ENTERED_IN_ERROR,
     "cancelled": STATUS_ENTERED_IN_ERROR,
@@ -154,34 +156,11 @@ def _projection(
     return {"name": name, "details": " ".join(p for p in (value, unit) if p) or None}
 
 
-def _display_name(code: Any, codes: list[dict[str, str]]) -> str:
-    """``code.text``, else the first coding display, else a readable code (``CIEL 5090``).
-
-    fhir2 (and clients POSTing to it) may send only the concept uuid; a bare uuid means
-    nothing to a reader, the CIEL number at least names the concept.
-
-    >>> _display_name({}, [{"system": "", "code": "5090" + "A" * 32}])
-    'CIEL 5090'
-    >>> _display_name({"coding": [{"display": "Weight"}]}, [])
-    'Weight'
-    """
-    if isinstance(code, dict):
-        for label in (code.get("text"), *(c.get("display") for c in dicts(code.get("coding")))):
-            if isinstance(label, str) and label:
-                return label
-    for item in codes:
-        system, number = normalise_code(item["system"], item["code"])
-        alias = next((k for k, v in SYSTEM_ALIASES.items() if v == system), None)
-        if alias:
-            return f"{alias} {number}"
-    return codes[0]["code"] if codes else "Observation"
-
-
 def map_observation(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
     """An Observation as a passport record; doctor and facility come from its encounter."""
     code = resource.get("code")
     codes = codes_of(code)
-    name = _display_name(code, codes)
+    name = concept_name(code, "Observation")
     members = [m for m in (ref_id(r, "Observation") for r in dicts(resource.get("hasMember"))) if m]
     if members:
         # fhir2 puts the members' values, concatenated, in a group's valueString: not a value.

@@ -13,9 +13,16 @@ from ._fhir import JSON
 #: Repeating elements that real clients sometimes send as a single object.
 _REPEATING = (
     "identifier", "name", "telecom", "address", "category", "hasMember", "participant",
-    "location", "referenceRange", "interpretation", "reasonCode", "type",
+    "location", "referenceRange", "interpretation", "reasonCode", "type", "reaction", "note",
+    "dosageInstruction", "basedOn", "result", "performer", "replaces",
+    "authorizingPrescription", "extension",
 )  # fmt: skip
-_SINGLE = {"Location": frozenset({"address", "type"})}  # Location.address is one Address
+#: Elements of those names that are single in a given type (Location.address is one Address).
+_SINGLE = {
+    "Location": frozenset({"address", "type"}),
+    "MedicationDispense": frozenset({"type", "location"}),
+    "MedicationRequest": frozenset({"performer"}),
+}
 
 
 def tolerance_notes(resource: JSON) -> list[str]:

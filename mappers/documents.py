@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-RECORD_TYPES = ("condition", "medication", "test", "visit", "vital", "other")
+RECORD_TYPES = ("allergy", "condition", "medication", "test", "visit", "vital", "other")
+#: The FHIR resource types that become passport records (RecordDoc), in the order a patient's
+#: records are walked. Patients, practitioners and locations are documents of their own.
+RECORD_RESOURCE_TYPES = (
+    "Encounter",
+    "Observation",
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationDispense",
+    "ServiceRequest",
+    "DiagnosticReport",
+)
 
 #: Record statuses. ``superseded`` and ``entered-in-error`` keep the record visible as *not valid*.
 STATUS_FINAL = "final"
@@ -54,7 +66,8 @@ class PatientDoc:
 
 @dataclass(slots=True)
 class RecordDoc:
-    """One clinical record (an observation or an encounter) as the passport shows it."""
+    """One clinical record as the passport shows it: an observation, an encounter, an allergy,
+    a condition or diagnosis, a drug order or dispense, a test order or a lab report."""
 
     source: str
     resource_type: str
@@ -70,6 +83,7 @@ class RecordDoc:
     doctor: str | None = None
     facility: str | None = None
     encounter_uuid: str | None = None
+    #: A group's member observations, or a lab report's result observations.
     members: list[str] = field(default_factory=list)
     codes: list[dict[str, str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
@@ -80,6 +94,16 @@ class RecordDoc:
     warnings: list[str] = field(default_factory=list)
     patient_id: str | None = None  # set by the engine once the patient is matched
     superseded_by: str | None = None
+    #: The earlier record (same source) this one revises or discontinues: a drug order's
+    #: ``priorPrescription``, a test order's ``replaces``. The engine marks that one superseded.
+    supersedes: str | None = None
+    #: The orders this record fulfils: a report's ``basedOn`` test orders, a dispense's
+    #: ``authorizingPrescription`` drug orders.
+    based_on: list[str] = field(default_factory=list)
+    #: Practitioner / Location ids behind ``doctor`` / ``facility``: when fhir2 sent a reference
+    #: without ``display`` the engine reads them by id rather than leave the record without one.
+    doctor_uuid: str | None = None
+    facility_uuid: str | None = None
     #: Conflict bookkeeping kept by the engine (``conflicts.records``): the source hash last
     #: synced (``base_hash``), the hash and values of the passport-visible fields as synced
     #: (``passport_hash``, ``base_fields``) and the last passport edit (``edited_*``).

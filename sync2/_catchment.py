@@ -40,7 +40,13 @@ from catchment import (
     rule_from_dict,
 )
 from mappers import MappingContext, map_patients
-from mappers.documents import INVALID_STATUSES, STATUS_ENTERED_IN_ERROR, PatientDoc, RecordDoc
+from mappers.documents import (
+    INVALID_STATUSES,
+    RECORD_RESOURCE_TYPES,
+    STATUS_ENTERED_IN_ERROR,
+    PatientDoc,
+    RecordDoc,
+)
 
 from ._errors import Sync2Error, TransientSourceError
 from ._manual import patients_with_national_id
@@ -56,7 +62,7 @@ log = logging.getLogger(__name__)
 
 STATE_STREAM = "catchment"
 REMOVED_REASON = "patient left the catchment (on_leave = remove)"
-_RECORD_TYPES = ("Encounter", "Observation")
+_RECORD_TYPES = RECORD_RESOURCE_TYPES
 
 
 def rule_config_for(config: Config, source_config: SourceConfig) -> Any:

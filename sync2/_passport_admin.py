@@ -15,13 +15,13 @@ from conflicts.diff import field_diff
 from conflicts.links import RESOURCE_TYPE as LINK_TYPE
 from conflicts.links import SHARED_NATIONAL_ID, link_summary, resolution_target
 from conflicts.records import VISIBLE_FIELDS, edit_changes, synced_record, visible_fields
-from mappers.documents import PatientDoc
+from mappers.documents import RECORD_RESOURCE_TYPES, PatientDoc
 
 from ._patient_links import patient_uuid_of
 from .store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
 
 #: the record types a source patient has (its link moves them together)
-_RECORD_TYPES = ("Encounter", "Observation")
+_RECORD_TYPES = RECORD_RESOURCE_TYPES
 #: list_parked reads oldest first up to a limit; a resolution must see every parked record
 _ALL = 10_000_000
 

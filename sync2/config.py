@@ -26,6 +26,7 @@ from pydantic import (
 
 from conflicts.demographics import Policy
 from conflicts.strategies import Fallback, Strategy
+from mappers.documents import RECORD_RESOURCE_TYPES
 
 from ._errors import ConfigError
 
@@ -76,7 +77,7 @@ class HttpConfig(_Model):
 
 
 #: Resource types whose passport content can be edited, so can conflict.
-CONFLICT_TYPES = ("Patient", "Observation", "Encounter")
+CONFLICT_TYPES = ("Patient", *RECORD_RESOURCE_TYPES)
 
 
 class ConflictsConfig(_Model):
@@ -90,7 +91,9 @@ class ConflictsConfig(_Model):
     )
     per_type: dict[str, Strategy] = Field(
         default_factory=dict,
-        description="Strategy per resource type (Patient, Observation, Encounter), e.g. "
+        description="Strategy per resource type (Patient, Observation, Encounter, "
+        "AllergyIntolerance, Condition, MedicationRequest, MedicationDispense, ServiceRequest, "
+        "DiagnosticReport), e.g. "
         '{Observation = "latest-wins", Patient = "merge"}.',
     )
     merge_fallback: Fallback = Field(

@@ -1,7 +1,9 @@
 """A patient's cross-hospital record, as ``passport show`` prints it (text or JSON).
 
-Newest first; observation-group members are listed under their group, not beside it; records
-that are no longer valid (voided, superseded by an edit) are marked, never shown as valid.
+A summary first (allergies, active problems, current medications, latest results), then the
+timeline: newest first; observation-group members and a report's results are listed under it,
+not beside it; records that are no longer valid (voided, superseded by an edit) are marked,
+never shown as valid.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from typing import Any
 
 from mappers.documents import INVALID_STATUSES, STATUS_SUPERSEDED
 
+from ._passport_summary import passport_summary
+
 JSON_FIELDS = (
     "source",
     "hospital",
+    "resource_type",
     "type",
     "name",
     "value",
@@ -50,6 +55,7 @@ def passport_json(
         "gender": patient.get("gender"),
         "birth_date": patient.get("birth_date"),
         "hospitals": sorted({link["source"] for link in patient.get("links") or []}),
+        "summary": passport_summary(records),
         "records": out,
     }
 
@@ -75,6 +81,39 @@ def _line(rec: dict[str, Any], indent: str = "") -> str:
     )
 
 
+def _join(*parts: Any) -> str:
+    return ", ".join(str(p) for p in parts if p not in (None, "", []))
+
+
+#: Summary sections: title, key in the view, and how one item reads.
+_SECTIONS: tuple[tuple[str, str, Any], ...] = (
+    ("Allergies", "allergies", lambda a: (a["allergen"], _join(a["severity"], *a["reactions"]))),
+    ("Active problems", "problems", lambda p: (p["name"], _join(p["kind"], p["diagnosed"]))),
+    ("Current medications", "medications", lambda m: (m["medicationName"], m["dosage"])),
+    ("Latest results", "results", lambda r: (r["testName"], _join(r["result"], r["unit"]))),
+)
+
+
+def summary_text(summary: dict[str, Any]) -> list[str]:
+    """The summary block: one heading per section, one line per item (``none known``).
+
+    >>> summary_text({"allergies": [{"allergen": "Penicillin", "severity": "severe",
+    ...     "reactions": ["Rash"], "hospital": "Central"}]})[:2]
+    ['Allergies', '  Penicillin (severe, Rash)  Central']
+    """
+    lines = []
+    for title, key, parts in _SECTIONS:
+        lines.append(title)
+        items = summary.get(key) or []
+        for item in items:
+            name, detail = parts(item)
+            detail = f" ({detail})" if detail else ""
+            lines.append(f"  {name}{detail}  {item.get('hospital') or ''}".rstrip())
+        if not items:
+            lines.append("  none known")
+    return lines
+
+
 def passport_text(view: dict[str, Any]) -> str:
     """Human-readable timeline (one line a record, group members indented)."""
     head = (
@@ -83,6 +122,8 @@ def passport_text(view: dict[str, Any]) -> str:
         f"hospitals: {', '.join(view['hospitals']) or '-'}"
     )
     lines = [head, "-" * min(len(head), 100)]
+    lines += summary_text(view.get("summary") or {})
+    lines.append("Timeline")
     for rec in view["records"]:
         lines.append(_line(rec))
         for member in rec.get("members") or []:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mappers import RECORD_RESOURCE_TYPES
 from sync2.config import Config
 from sync2.store import PassportStore
 
@@ -41,7 +42,7 @@ def passport_rows(store: PassportStore, config: Config) -> list[tuple[Any, ...]]
     """Everything that matters about a passport, comparable: records, patients, doctors."""
     rows: list[tuple[Any, ...]] = []
     for sc in config.sources:
-        for rtype in ("Observation", "Encounter"):
+        for rtype in RECORD_RESOURCE_TYPES:
             for doc in store.find_records(sc.id, rtype):
                 rows.append(
                     (

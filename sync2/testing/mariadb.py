@@ -250,18 +250,24 @@ def schema_statements(name: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def create_openmrs_schema(conn: Any, database: str, *, legacy_18: bool = False) -> None:
+def create_openmrs_schema(
+    conn: Any, database: str, *, legacy_18: bool = False, legacy_19: bool = False
+) -> None:
     """Create ``database`` with the OpenMRS tables the MySQL source reads (empty).
 
-    The schema is 1.9+ with the columns later releases added (research B5); ``legacy_18`` then
-    turns it into a 1.8-style one (no provider / concept_reference_* tables, ``encounter.
-    provider_id``, ``concept_map``). Leaves ``conn`` using ``database``.
+    The schema is 2.x's, with the columns later releases added (research B5). ``legacy_19``
+    turns its clinical tables into OpenMRS 1.9's (active list, 1.9 orders); ``legacy_18`` does
+    that and then makes the rest 1.8-style (no provider / concept_reference_* tables,
+    ``encounter.provider_id``, ``concept_map``). Leaves ``conn`` using ``database``.
     """
+    files = ["openmrs_schema.sql"]
+    if legacy_18 or legacy_19:
+        files.append("openmrs_19.sql")
+    if legacy_18:
+        files.append("openmrs_18.sql")
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
         cur.execute(f"USE `{database}`")
-        for stmt in schema_statements("openmrs_schema.sql"):
-            cur.execute(stmt)
-        if legacy_18:
-            for stmt in schema_statements("openmrs_18.sql"):
+        for name in files:
+            for stmt in schema_statements(name):
                 cur.execute(stmt)

@@ -28,11 +28,19 @@ from mappers import (
     passport_record,
 )
 
-#: The fixtures that fail strict R4B validation (fixtures README): they must still sync.
+#: The fixtures that fail strict R4B validation (fixtures README): they must still sync. The
+#: ``*_r3`` files are STU3 shapes; the ServiceRequest bodies carry R5's ``reason[].concept``.
 STRICT_FAILURES = {
     "esm-core_Bundle_Location_login-summary-data.json",
     "fhir2_PatientWebTest_create.json",
     "fhir2_PractitionerWebTest_create.json",
+    "fhir2_ConditionDiagnosis_create_r3.json",
+    "fhir2_ConditionWebTest_create_r3.json",
+    "fhir2_DiagnosticReport_create_r3.json",
+    "fhir2_ServiceRequestWebTest_create.json",
+    "fhir2_ServiceRequestWebTest_update.json",
+    "fhir2_ServiceRequestWebTest_updateWithWrongId.json",
+    "fhir2_ServiceRequestWebTest_updateWithoutId.json",
 }
 CTX = MappingContext(
     source="demo", hospital="Demo Hospital", identifier_types=("OpenMRS ID",), validate=True
@@ -62,32 +70,12 @@ def _load(fixtures_dir: Path, name: str) -> list[dict[str, Any]]:
     return _resources(fixtures_dir / folder / name)
 
 
-#: Resource types the fixtures hold that the mappers do not map yet (the whole-history issue).
-#: Strict xfail: the day a type maps, its fixtures pass and the marker must go.
-NOT_MAPPED_YET = {
-    "AllergyIntolerance",
-    "Condition",
-    "DiagnosticReport",
-    "MedicationDispense",
-    "MedicationRequest",
-    "ServiceRequest",
-}
-
-
 def _fixture_params() -> list[Any]:
     from tests.conftest import FIXTURES
 
     if not (FIXTURES / "fhir").is_dir():
         return [pytest.param(None, marks=pytest.mark.skip(reason=f"no fixtures at {FIXTURES}"))]
-    params = []
-    for path in _fixture_files(FIXTURES):
-        types = {r.get("resourceType") for r in _resources(path)}
-        marks = []
-        if types & NOT_MAPPED_YET:
-            reason = f"{sorted(types & NOT_MAPPED_YET)} not mapped yet"
-            marks.append(pytest.mark.xfail(strict=True, raises=MappingError, reason=reason))
-        params.append(pytest.param(path, marks=marks, id=path.name))
-    return params
+    return [pytest.param(path, id=path.name) for path in _fixture_files(FIXTURES)]
 
 
 @pytest.mark.parametrize("path", _fixture_params())
@@ -108,8 +96,6 @@ def test_fixtures_map_to_every_document_kind(fixtures_dir: Path) -> None:
     counts: dict[str, int] = {}
     for path in _fixture_files(fixtures_dir):
         for resource in _resources(path):
-            if resource["resourceType"] in NOT_MAPPED_YET:
-                continue
             doc = map_resource(resource, CTX)
             counts[type(doc).__name__] = counts.get(type(doc).__name__, 0) + 1
     print(f"\nfixture documents mapped: {counts}")
@@ -223,6 +209,10 @@ def test_encounter_fields(fixtures_dir: Path) -> None:
         "Unknown Location",
     )
     assert doc.effective == "2005-01-01T00:00:00+05:30"
+    assert (doc.doctor_uuid, doc.facility_uuid) == (
+        resource["participant"][0]["individual"]["reference"].split("/")[1],
+        resource["location"][0]["location"]["reference"].split("/")[1],
+    )
     assert doc.encounter_uuid == "6519d653-393b-4118-9c83-a3715b82d4ac"
     assert doc.data["kind"] == "encounter"
     assert doc.data["visitDate"] == doc.effective

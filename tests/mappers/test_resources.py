@@ -322,8 +322,9 @@ def test_encounters_and_visits(tag: str | None, type_system: str, kind: str, nam
     assert doc.encounter_uuid == "v1" and doc.status == "final"
     assert doc.data["hospital"] == "Central Hospital"
     assert encounter_info(resource) == EncounterInfo(
-        "Jane Roe", "Ward A", "2025-01-02T09:00:00+00:00", "v1"
+        "Jane Roe", "Ward A", "2025-01-02T09:00:00+00:00", "v1", facility_uuid="l1"
     )
+    assert (doc.doctor_uuid, doc.facility_uuid) == (None, "l1")  # no Practitioner reference
 
 
 @pytest.mark.parametrize(

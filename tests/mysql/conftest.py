@@ -12,7 +12,7 @@ import itertools
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,11 @@ class MariaDB:
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
-    server = MariaDBServer(tmp_path_factory.mktemp("mariadb"))
+    # a throw-away server: no fsync per commit or table (durability the tests never need)
+    server = MariaDBServer(
+        tmp_path_factory.mktemp("mariadb"),
+        extra_args=("--innodb-flush-log-at-trx-commit=0", "--skip-innodb-doublewrite"),
+    )
     try:
         server.start()
     except MariaDBUnavailable as exc:
@@ -154,16 +158,66 @@ def fixtures_dir_session() -> Path:
 _counter = itertools.count(1)
 
 
+def dbunit_rows(path: Path, table: str) -> list[dict[str, Any]]:
+    """The rows of ``table`` in a DBUnit flat-XML file, as the loader reads them."""
+    return [
+        {k: _value(v) for k, v in element.attrib.items()}
+        for element in ET.parse(path).getroot()
+        if element.tag == table
+    ]
+
+
+@dataclass
+class Datasets:
+    """Databases made of the standard dataset plus named DBUnit deltas, made once a session."""
+
+    server: MariaDB
+    dbunit: Path
+    made: dict[tuple[tuple[str, ...], bool], str] = field(default_factory=dict)
+
+    def db(self, *names: str, legacy_19: bool = False) -> str:
+        """The database holding ``names`` on top of the standard dataset (1.9 schema: without
+        the standard dataset's 2.x-shaped orders)."""
+        key = (names, legacy_19)
+        if key not in self.made:
+            db = f"omrs_ds{len(self.made) + 1}"
+            conn = self.server.root()
+            create_openmrs_schema(conn, db, legacy_19=legacy_19)
+            load_dbunit(conn, db, self.dbunit / "core_standardTestDataset.xml")
+            if legacy_19:
+                with conn.cursor() as cur:
+                    cur.execute("DELETE FROM drug_order")
+                    cur.execute("DELETE FROM orders")
+            for name in names:
+                load_dbunit(conn, db, self.dbunit / name)
+            conn.close()
+            self.made[key] = db
+        return self.made[key]
+
+    def rows(self, name: str, table: str) -> list[dict[str, Any]]:
+        return dbunit_rows(self.dbunit / name, table)
+
+
+@pytest.fixture(scope="session")
+def datasets(openmrs: MariaDB, fixtures_dir_session: Path) -> Datasets:
+    return Datasets(openmrs, fixtures_dir_session / "dbunit")
+
+
+def clone(conn: Any, source: str, name: str) -> None:
+    """Copy database ``source`` (tables and rows) to a new database ``name``."""
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+        cur.execute(f"SHOW TABLES FROM `{source}`")
+        for (table,) in cur.fetchall():
+            cur.execute(f"CREATE TABLE `{name}`.`{table}` LIKE `{source}`.`{table}`")
+            cur.execute(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{source}`.`{table}`")
+
+
 @pytest.fixture
 def fresh_db(openmrs: MariaDB) -> str:
     """A private copy of ``omrs`` for a test that changes data (sync_ro can read it)."""
     name = f"omrs_t{next(_counter)}"
     conn = openmrs.root()
-    with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}`")
-        cur.execute("SHOW TABLES FROM omrs")
-        for (table,) in cur.fetchall():
-            cur.execute(f"CREATE TABLE `{name}`.`{table}` LIKE omrs.`{table}`")
-            cur.execute(f"INSERT INTO `{name}`.`{table}` SELECT * FROM omrs.`{table}`")
+    clone(conn, "omrs", name)
     conn.close()
     return name

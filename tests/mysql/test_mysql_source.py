@@ -216,6 +216,12 @@ def test_fetch_history_and_find(openmrs):
     assert [(g.uuid, g.reason) for g in result.gone] == [("no-such-uuid", "deleted")]
     history = list(src.patient_history(PATIENT_7))
     kinds = {r["resourceType"] for r in history}
-    assert kinds == {"Patient", "Encounter", "Observation"}
+    assert kinds == {"Patient", "Encounter", "Observation", "MedicationRequest"}
+    # the standard dataset's drug orders of patient 7: order 1 and its revision 111
+    orders = {r["id"] for r in history if r["resourceType"] == "MedicationRequest"}
+    assert orders == {
+        "921de0a3-05c4-444a-be03-e01b4c4b9142",
+        "e1f95924-697a-11e3-bd76-0800271c1b75",
+    }
     assert [p["id"] for p in src.find_patients("6TS-4")] == [PATIENT_7]
     src.close()

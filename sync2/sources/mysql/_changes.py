@@ -24,10 +24,13 @@ class ChangeQuery:
     versioned: bool  # rows change in place: the boundary key carries the mark
 
 
-def _latest(schema: Schema, table: str, alias: str) -> str:
-    """``GREATEST`` over a row's times; NULL-safe because ``date_created`` is NOT NULL."""
+def _latest(schema: Schema, table: str, alias: str, also: tuple[str, ...] = ()) -> str:
+    """``GREATEST`` over a row's times; NULL-safe because ``date_created`` is NOT NULL.
+
+    ``also`` names further times that change what the resource shows (an order's stop).
+    """
     cols = [f"{alias}.date_created"]
-    for extra in ("date_changed", "date_voided", "date_retired"):
+    for extra in ("date_changed", "date_voided", "date_retired", *also):
         if schema.has(table, extra):
             cols.append(f"COALESCE({alias}.{extra}, {alias}.date_created)")
     return cols[0] if len(cols) == 1 else f"GREATEST({', '.join(cols)})"
@@ -132,7 +135,74 @@ def change_queries(schema: Schema) -> list[ChangeQuery]:
             False,
         )
     )
+    out.extend(clinical_change_queries(schema))
     return out
+
+
+#: The clinical streams: (stream, kind for Schema.clinical), in the order they are applied.
+CLINICAL_STREAMS = (
+    ("mysql:allergy", "allergy"),
+    ("mysql:condition", "problem"),
+    ("mysql:diagnosis", "diagnosis"),
+    ("mysql:drug_order", "drug_order"),
+    ("mysql:test_order", "test_order"),
+    ("mysql:dispense", "dispense"),
+)
+
+
+def _active_list(schema: Schema, kind_table: str) -> str:
+    source = f"active_list x JOIN {kind_table} k ON k.active_list_id = x.active_list_id"
+    latest = _latest(schema, "active_list", "x", ("end_date",))
+    return _grouped([_part("x.active_list_id", latest, source)])
+
+
+def _orders(schema: Schema, kind_table: str) -> str:
+    """An order changes when written, voided or stopped, or when a later order revises or
+    discontinues it (that order's creation is the change); DISCONTINUE orders are no resources.
+    """
+    if not schema.orders_110:
+        latest = _latest(schema, "orders", "x", ("discontinued_date",))
+        return _grouped(
+            [_part("x.order_id", latest, f"orders x JOIN {kind_table} k USING (order_id)")]
+        )
+    kept = f"JOIN {kind_table} k ON k.order_id = x.order_id AND x.order_action <> 'DISCONTINUE'"
+    return _grouped(
+        [
+            _part(
+                "x.order_id", _latest(schema, "orders", "x", ("date_stopped",)), f"orders x {kept}"
+            ),
+            _part(
+                "x.order_id",
+                "n.date_created",
+                f"orders n JOIN orders x ON x.order_id = n.previous_order_id {kept}",
+            ),
+        ]
+    )
+
+
+def _clinical_sql(schema: Schema, kind: str) -> str:
+    if kind == "allergy":
+        if schema.has("allergy", "allergen_type"):
+            return _single(schema, "allergy", "allergy_id")
+        return _active_list(schema, "active_list_allergy")
+    if kind == "problem":
+        if schema.has("conditions"):
+            return _single(schema, "conditions", "condition_id")
+        return _active_list(schema, "active_list_problem")
+    if kind == "diagnosis":
+        return _single(schema, "encounter_diagnosis", "diagnosis_id")
+    if kind == "dispense":
+        return _single(schema, "medication_dispense", "medication_dispense_id")
+    return _orders(schema, kind)
+
+
+def clinical_change_queries(schema: Schema) -> list[ChangeQuery]:
+    """The clinical streams this hospital has tables for (an absent table: it keeps none)."""
+    return [
+        ChangeQuery(stream, _page(_clinical_sql(schema, kind)), True, True)
+        for stream, kind in CLINICAL_STREAMS
+        if schema.clinical(kind)
+    ]
 
 
 def replacement_sql(schema: Schema) -> str:

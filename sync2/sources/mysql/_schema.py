@@ -60,3 +60,33 @@ class Schema:
     def optional(self, table: str, *names: str) -> list[str]:
         """The subset of ``names`` that ``table`` has, in order."""
         return [n for n in names if self.has(table, n)]
+
+    # -- the clinical tables ---------------------------------------------------------------
+    @property
+    def active_list(self) -> bool:
+        """1.9-1.12 keep allergies and problems in ``active_list`` + a table per kind."""
+        return self.has("active_list") and self.has("active_list", "person_id")
+
+    @property
+    def orders_110(self) -> bool:
+        """1.10+ orders (date_activated, order_action, care_setting); else 1.9's start_date."""
+        return self.has("orders", "date_activated")
+
+    def clinical(self, kind: str) -> bool:
+        """Whether this hospital keeps ``kind`` at all; an absent table means it has none.
+
+        Kinds: allergy, problem, diagnosis, drug_order, test_order, dispense.
+        """
+        tables = {
+            "allergy": ("allergy", "allergy_reaction")
+            if self.has("allergy", "allergen_type")
+            else ("active_list", "active_list_allergy"),
+            "problem": ("conditions",)
+            if self.has("conditions")
+            else ("active_list", "active_list_problem"),
+            "diagnosis": ("encounter_diagnosis", "encounter"),
+            "drug_order": ("orders", "drug_order"),
+            "test_order": ("orders", "test_order"),
+            "dispense": ("medication_dispense",),
+        }[kind]
+        return all(self.has(t) for t in tables)

@@ -26,6 +26,7 @@ from ._changes import ChangeQuery, change_queries, replacement_sql
 from ._connect import MySQLTarget, connect, mysql_errors, parse_dsn
 from ._grants import write_privileges
 from ._lookup import Lookup
+from ._readers import RESOURCE_TYPES, STREAM_KINDS, ClinicalReader
 from ._schema import Schema
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class MySQLSource(Source):
         id_overlap: how many obs ids behind the watermark each read starts.
         time_overlap: how many seconds behind the watermark each timed read starts.
         today: the date birth-date precision is judged against (tests pin it).
+        now: the time order and allergy statuses are judged against (naive UTC; tests pin it).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class MySQLSource(Source):
         id_overlap: int = 1000,
         time_overlap: int = 600,
         today: date | None = None,
+        now: datetime | None = None,
     ) -> None:
         if config.dsn is None:
             msg = f"sources[{config.id}]: dsn is required for kind = 'openmrs-mysql'"
@@ -79,6 +82,8 @@ class MySQLSource(Source):
         self.id_overlap = id_overlap
         self.time_overlap = time_overlap
         self._today = today
+        self._now = now
+        self._clinical: ClinicalReader | None = None
         self._conn: pymysql.connections.Connection[Any] | None = None
         self._lookup: Lookup | None = None
         self.write_privileges: list[str] = []
@@ -149,16 +154,26 @@ class MySQLSource(Source):
             )
         return self._lookup
 
+    def clinical(self) -> ClinicalReader:
+        """The clinical kinds' reader; statuses are judged at the time it is first built."""
+        if self._clinical is None:
+            now = self._now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            self._clinical = ClinicalReader(self.lookup(), now)
+        return self._clinical
+
     def close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(pymysql.err.Error):
                 self._conn.close()
         self._conn = None
         self._lookup = None
+        self._clinical = None
 
     # -- changes ---------------------------------------------------------------------------
     def batches(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:
         lookup = self.lookup()
+        if self._now is None:
+            self._clinical = None  # statuses are judged anew on every pass
         notes = (
             [
                 f"MySQL user {self.target.user!r} on {self.target.where} can write "
@@ -222,6 +237,8 @@ class MySQLSource(Source):
             batch.resources, batch.gone = lookup.encounters(pks)
         elif stream == "mysql:obs":
             self._fill_obs(pks, batch)
+        elif stream in STREAM_KINDS:
+            batch.resources, batch.gone = self.clinical().by_ids(STREAM_KINDS[stream], pks)
         elif stream == "mysql:voids":
             for row in lookup.select_in(replacement_sql(lookup.schema), pks):
                 batch.gone.append(
@@ -278,6 +295,9 @@ class MySQLSource(Source):
         lookup = self.lookup()
         if resource_type == "Practitioner":
             resources = self._fetch_practitioners(wanted)
+        elif resource_type in RESOURCE_TYPES.values():
+            resources, gone = self.clinical().by_uuids(resource_type, wanted)
+            result.gone.extend(gone)
         elif resource_type in _TABLES:
             table, pk, uuid = _TABLES[resource_type]
             ids = [
@@ -362,6 +382,7 @@ class MySQLSource(Source):
             if len(ids) < self.page_size:
                 break
             last = ids[-1]
+        yield from self.clinical().for_patient(pid)
 
     def find_patients(self, identifier: str) -> list[dict[str, Any]]:
         ids = [

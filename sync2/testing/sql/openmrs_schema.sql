@@ -202,3 +202,90 @@ CREATE TABLE fhir_concept_source (                 -- fhir2 module table (2.x da
   fhir_concept_source_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255),
   url VARCHAR(255), concept_source_id INT, creator INT NOT NULL, date_created DATETIME NOT NULL,
   retired TINYINT(1) NOT NULL DEFAULT 0, uuid CHAR(38) NOT NULL UNIQUE);
+-- The clinical tables (2.x shapes, from liquibase-schema-only-2.9.x; version notes in comments).
+CREATE TABLE drug (
+  drug_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, concept_id INT NOT NULL, name VARCHAR(255),
+  combination TINYINT(1) NOT NULL DEFAULT 0, dosage_form INT, maximum_daily_dose DOUBLE,
+  minimum_daily_dose DOUBLE, route INT, strength VARCHAR(255), dose_limit_units INT,
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  retired TINYINT(1) NOT NULL DEFAULT 0, retired_by INT, date_retired DATETIME, retire_reason VARCHAR(255),
+  uuid CHAR(38) NOT NULL UNIQUE);
+CREATE TABLE order_type (
+  order_type_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL, description TEXT,
+  java_class_name VARCHAR(255),                    -- 1.10+
+  parent INT,                                      -- 1.10+
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  retired TINYINT(1) NOT NULL DEFAULT 0, retired_by INT, date_retired DATETIME, retire_reason VARCHAR(255),
+  uuid CHAR(38) NOT NULL UNIQUE);
+CREATE TABLE care_setting (                        -- 1.10+
+  care_setting_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL,
+  description VARCHAR(255), care_setting_type VARCHAR(50) NOT NULL,
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  retired TINYINT(1) NOT NULL DEFAULT 0, retired_by INT, date_retired DATETIME, retire_reason VARCHAR(255),
+  uuid CHAR(38) NOT NULL UNIQUE);
+CREATE TABLE order_frequency (                     -- 1.10+
+  order_frequency_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, concept_id INT NOT NULL,
+  frequency_per_day DOUBLE,
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  retired TINYINT(1) NOT NULL DEFAULT 0, retired_by INT, date_retired DATETIME, retire_reason VARCHAR(255),
+  uuid CHAR(38) NOT NULL UNIQUE);
+CREATE TABLE orders (                              -- 1.10+ shape; 1.9 in openmrs_19.sql
+  order_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, order_type_id INT, concept_id INT NOT NULL,
+  orderer INT,                                     -- provider_id (1.9: users.user_id)
+  encounter_id INT, instructions TEXT, date_activated DATETIME, auto_expire_date DATETIME,
+  date_stopped DATETIME, order_reason INT, order_reason_non_coded VARCHAR(255),
+  creator INT NOT NULL, date_created DATETIME NOT NULL,
+  voided TINYINT(1) NOT NULL DEFAULT 0, voided_by INT, date_voided DATETIME, void_reason VARCHAR(255),
+  patient_id INT NOT NULL, accession_number VARCHAR(255), uuid CHAR(38) NOT NULL UNIQUE,
+  urgency VARCHAR(50) NOT NULL DEFAULT 'ROUTINE', order_number VARCHAR(50),
+  previous_order_id INT, order_action VARCHAR(50) NOT NULL DEFAULT 'NEW',
+  comment_to_fulfiller VARCHAR(1024), care_setting INT, scheduled_date DATETIME,
+  order_group_id INT, sort_weight DOUBLE,          -- 2.2+
+  fulfiller_comment VARCHAR(1024), fulfiller_status VARCHAR(50), -- 2.2+
+  form_namespace_and_path VARCHAR(255),            -- 2.5+
+  KEY orders_patient (patient_id), KEY orders_previous (previous_order_id));
+CREATE TABLE drug_order (
+  order_id INT NOT NULL PRIMARY KEY, drug_inventory_id INT, dose DOUBLE,
+  as_needed TINYINT(1), dosing_type VARCHAR(255), quantity DOUBLE, as_needed_condition VARCHAR(255),
+  num_refills INT, dosing_instructions TEXT, duration INT, duration_units INT, quantity_units INT,
+  route INT, dose_units INT, frequency INT, brand_name VARCHAR(255),
+  dispense_as_written TINYINT(1) NOT NULL DEFAULT 0, drug_non_coded VARCHAR(255));
+CREATE TABLE test_order (                          -- 1.10+
+  order_id INT NOT NULL PRIMARY KEY, specimen_source INT, laterality VARCHAR(20),
+  clinical_history TEXT, frequency INT, number_of_repeats INT, location INT);
+CREATE TABLE allergy (                             -- 2.0+ (1.9-1.12: active_list_allergy)
+  allergy_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, patient_id INT NOT NULL,
+  severity_concept_id INT, coded_allergen INT, non_coded_allergen VARCHAR(255),
+  allergen_type VARCHAR(50) NOT NULL, comments VARCHAR(1024),
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  voided TINYINT(1) NOT NULL DEFAULT 0, voided_by INT, date_voided DATETIME, void_reason VARCHAR(255),
+  uuid CHAR(38) NOT NULL UNIQUE, form_namespace_and_path VARCHAR(255), encounter_id INT);
+CREATE TABLE allergy_reaction (                    -- 2.0+
+  allergy_reaction_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, allergy_id INT NOT NULL,
+  reaction_concept_id INT, reaction_non_coded VARCHAR(255), uuid CHAR(38) NOT NULL UNIQUE);
+CREATE TABLE conditions (                          -- 2.2+ (1.9-1.12: active_list_problem)
+  condition_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, additional_detail VARCHAR(255),
+  previous_version INT, condition_coded INT, condition_non_coded VARCHAR(255), condition_coded_name INT,
+  clinical_status VARCHAR(50) NOT NULL, verification_status VARCHAR(50), onset_date DATETIME,
+  date_created DATETIME NOT NULL, voided TINYINT(1) NOT NULL DEFAULT 0, date_voided DATETIME,
+  void_reason VARCHAR(255), uuid VARCHAR(38) NOT NULL UNIQUE, creator INT NOT NULL, voided_by INT,
+  changed_by INT, patient_id INT NOT NULL, end_date DATETIME, date_changed DATETIME,
+  encounter_id INT, form_namespace_and_path VARCHAR(255));
+CREATE TABLE encounter_diagnosis (                 -- 2.2+
+  diagnosis_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, diagnosis_coded INT,
+  diagnosis_non_coded VARCHAR(255), diagnosis_coded_name INT, encounter_id INT NOT NULL,
+  patient_id INT NOT NULL, condition_id INT, certainty VARCHAR(255) NOT NULL, dx_rank INT NOT NULL,
+  uuid CHAR(38) NOT NULL UNIQUE,
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  voided TINYINT(1) NOT NULL DEFAULT 0, voided_by INT, date_voided DATETIME, void_reason VARCHAR(255),
+  form_namespace_and_path VARCHAR(255));
+CREATE TABLE medication_dispense (                 -- 2.6+
+  medication_dispense_id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, uuid CHAR(38) NOT NULL UNIQUE,
+  patient_id INT NOT NULL, encounter_id INT, concept INT NOT NULL, drug_id INT, location_id INT,
+  dispenser INT, drug_order_id INT, status INT NOT NULL, status_reason INT, type INT,
+  quantity DOUBLE, quantity_units INT, dose DOUBLE, dose_units INT, route INT, frequency INT,
+  as_needed TINYINT(1), dosing_instructions TEXT, date_prepared DATETIME, date_handed_over DATETIME,
+  was_substituted TINYINT(1), substitution_type INT, substitution_reason INT,
+  form_namespace_and_path VARCHAR(255),
+  creator INT NOT NULL, date_created DATETIME NOT NULL, changed_by INT, date_changed DATETIME,
+  voided TINYINT(1) NOT NULL DEFAULT 0, voided_by INT, date_voided DATETIME, void_reason VARCHAR(255));
