@@ -104,6 +104,10 @@ def handle(h: Hospital, tail: str, params: dict[str, str], base: str) -> tuple[i
             return 200, body
         if len(parts) == 1:
             return _search(h, parts[0], params, base)
+        if len(parts) == 3 and parts[0] == "patient" and parts[2] == "allergy":
+            if h.patients.get(parts[1]) is None:  # the simulator records no allergies
+                return error(404, f"Object with given uuid doesn't exist [{parts[1]}]")
+            return 200, {"results": []}
     return error(404, f"Unknown resource: {tail}")
 
 

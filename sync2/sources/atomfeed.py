@@ -106,6 +106,8 @@ class ChangeEvent:
     updated: str
     filters: list[FeedFilterTag] = field(default_factory=list)
     dialect: str = SYNC2_DIALECT
+    #: the owner named before the object in a REST path (``patient/{p}/allergy/{a}``: p)
+    parent_uuid: str | None = None
 
 
 def parse_page(body: bytes, url: str) -> FeedPage:
@@ -209,6 +211,7 @@ def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
         )
         raise BadFeedError(msg)
     resource_type, uuid = _resource_of(link, category, dialect, where)
+    owners = [u.lower() for u in _UUID.findall(link)[:-1]] if _REST_PATH.search(link) else []
     return ChangeEvent(
         category=category,
         action=action or CHANGED,
@@ -219,6 +222,7 @@ def read_entry(entry: FeedEntry, page_url: str) -> ChangeEvent:
         updated=entry.updated,
         filters=filters,
         dialect=dialect,
+        parent_uuid=owners[-1] if owners else None,
     )
 
 

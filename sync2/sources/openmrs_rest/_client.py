@@ -45,8 +45,11 @@ class RestClient:
             raise BadResponseError(msg)
         return status, body
 
-    def search(self, kind: str, params: dict[str, Any]) -> Iterator[JSON]:
-        """Every result of ``{kind}?...&v=full``, page by page.
+    def search(
+        self, kind: str, params: dict[str, Any], *, missing_ok: bool = False
+    ) -> Iterator[JSON]:
+        """Every result of ``{kind}?...&v=full``, page by page; with ``missing_ok`` a resource
+        the server does not have (404: no allergy API before 2.0) yields nothing.
 
         Raises:
             BadResponseError: a page is not ``{"results": [...]}``, or ``next`` repeats a page.
@@ -55,7 +58,9 @@ class RestClient:
         query: dict[str, Any] | None = {**params, "v": "full", "limit": PAGE}
         seen: set[str] = set()
         while url is not None:
-            _, body = self.transport.get_json(url, params=query)
+            status, body = self.transport.get_json(url, params=query)
+            if body is None and status == 404 and missing_ok:
+                return
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
                 msg = f"REST search {kind}: response has no results list"

@@ -28,6 +28,7 @@ from mappers.openmrs_rest import (
     uuid_of,
     visit_from_rest,
 )
+from mappers.openmrs_rest_clinical import allergy_from_rest, order_from_rest
 
 from ..._errors import BadResponseError, TransientSourceError
 from .._base import Failure, FetchResult, Gone
@@ -49,6 +50,8 @@ class Hints:
 
     visits: set[str] = field(default_factory=set)
     obs_encounter: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    #: allergy uuid -> patient uuid (an allergy is read below its patient)
+    allergy_patient: dict[str, str] = field(default_factory=dict)
 
     def remember_obs(self, trees: Iterable[JSON], encounter: str | None = None) -> None:
         stack = list(trees)
@@ -69,7 +72,14 @@ KINDS: dict[str, list[tuple[str, Callable[[JSON], JSON]]]] = {
     "Practitioner": [("provider", practitioner_from_rest)],
     "Location": [("location", location_from_rest)],
     "Encounter": [("encounter", encounter_from_rest), ("visit", visit_from_rest)],
+    "MedicationRequest": [("order", lambda o: order_from_rest(o, now=utc_now()))],
+    "ServiceRequest": [("order", lambda o: order_from_rest(o, now=utc_now()))],
 }
+
+
+def utc_now() -> datetime:
+    """Naive UTC now: order statuses are read against the clock, as fhir2 reads them."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _failure(resource_type: str, uuid: str, exc: Exception) -> Failure:
@@ -88,6 +98,8 @@ def fetch(
     wanted = list(dict.fromkeys(uuids))
     if resource_type == "Observation":
         return _fetch_obs(client, wanted, hints)
+    if resource_type == "AllergyIntolerance":
+        return _fetch_allergies(client, wanted, hints)
     result = FetchResult()
     kinds = KINDS.get(resource_type)
     if kinds is None:
@@ -197,3 +209,24 @@ def _take(client: RestClient, trees: list[JSON], wanted: set[str], result: Fetch
     for uuid in read.voided:
         if uuid in wanted and uuid not in result.found and uuid not in gone:
             result.gone.append(Gone("Observation", uuid, "voided"))
+
+
+def _fetch_allergies(client: RestClient, wanted: list[str], hints: Hints) -> FetchResult:
+    """``patient/{p}/allergy/{uuid}``: the patient comes from the feed entry's path."""
+    result = FetchResult()
+    for uuid in wanted:
+        patient = hints.allergy_patient.get(uuid)
+        try:
+            if patient is None:
+                msg = "an allergy is read below its patient, and its feed entry named none"
+                raise RestShapeError(msg)
+            _status, body = client.read(f"patient/{patient}/allergy", uuid)
+            if body is None:
+                result.gone.append(Gone("AllergyIntolerance", uuid, "deleted"))
+            elif is_voided(body):
+                result.gone.append(Gone("AllergyIntolerance", uuid, "voided"))
+            else:
+                result.found[uuid] = allergy_from_rest(body, now=utc_now(), patient_uuid=patient)
+        except _READ_ERRORS as exc:
+            result.failures.append(_failure("AllergyIntolerance", uuid, exc))
+    return result

@@ -18,6 +18,7 @@ from mappers.openmrs_rest import (
     patient_from_rest,
     visit_from_rest,
 )
+from mappers.openmrs_rest_clinical import allergy_from_rest
 
 from ...config import HttpConfig, SourceConfig
 from .._base import Failure, FetchResult, SourceBatch
@@ -70,8 +71,12 @@ class OpenMRSRestSource(OpenMRSFhirSource):
         notes: list[str],
         marker: Marker | None,
     ) -> SourceBatch:
-        """Note which Encounters are visits (the feed category says so) before fetching."""
+        """Note which Encounters are visits (the feed category says so) and whose allergies
+        the allergy entries are (their paths say so) before fetching."""
         self.hints.visits.update(e.uuid for e in events if e.category == "visit")
+        for event in events:
+            if event.resource_type == "AllergyIntolerance" and event.parent_uuid:
+                self.hints.allergy_patient[event.uuid] = event.parent_uuid
         return super()._window(stream, events, failures, skipped, notes, marker)
 
     def patient_history(self, patient_uuid: str) -> Iterator[JSON]:
@@ -86,6 +91,10 @@ class OpenMRSRestSource(OpenMRSFhirSource):
             yield encounter_from_rest(encounter)
         trees = [o for e in encounters for o in e.get("obs") or [] if isinstance(o, dict)]
         yield from observations_from_rest(trees, self.rest.concepts(concept_uuids(trees))).resources
+        now = _fetch.utc_now()
+        for allergy in self.rest.search(f"patient/{patient_uuid}/allergy", {}, missing_ok=True):
+            if allergy.get("voided") is not True:
+                yield allergy_from_rest(allergy, now=now, patient_uuid=patient_uuid)
 
     def find_patients(self, identifier: str) -> list[JSON]:
         return [
