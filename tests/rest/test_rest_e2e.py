@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mappers import map_resource
+from mappers import map_resource, normalise_national_id
 from mappers._context import MappingContext
 from mappers.documents import INVALID_STATUSES, RecordDoc
 from sync2.cli import status_report
@@ -173,3 +173,23 @@ def test_status_names_each_sources_dialect_and_fetch_path(
     central, north = (s.hospital.id for s in servers)
     assert (report[central]["feed_dialect"], report[central]["fetch_path"]) == ("classic", "fhir2")
     assert (report[north]["feed_dialect"], report[north]["fetch_path"]) == ("classic", "rest")
+
+
+def test_a_patient_edit_and_void_at_the_rest_hospital_propagate(
+    servers: list[Any], passport: Any
+) -> None:
+    _config, store, pipeline = passport("patients")
+    pipeline.sync_all()
+    h = servers[1].hospital
+    patient = next(p for p in h.valid_resources("Patient") if len(p["identifier"]) > 1)
+    nid = next(i["value"] for i in patient["identifier"] if i["type"]["text"] == "National ID")
+    passport_id = normalise_national_id(nid)
+    h.update_patient(patient["id"], family="Wanjiru-Otieno")
+    assert all(s.ok for s in pipeline.sync_all())
+    doc = store.get_patient(passport_id)
+    assert doc is not None and doc["sources"][h.id]["family"] == "Wanjiru-Otieno"
+    h.void_patient(patient["id"])
+    assert all(s.ok for s in pipeline.sync_all())
+    doc = store.get_patient(passport_id)
+    links = {(link["source"], link["uuid"]) for link in (doc or {}).get("links") or []}
+    assert (h.id, patient["id"]) not in links
