@@ -485,7 +485,7 @@ def sync_record(
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke test.")] = False,
-    parts: Annotated[str, typer.Option(help="Which parts, e.g. abcde.")] = "abcde",
+    parts: Annotated[str, typer.Option(help="Which parts, e.g. abcder.")] = "abcder",
     backfill_obs: Annotated[
         int | None, typer.Option(help="Size of (a): total obs over its hospitals.")
     ] = None,

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def quick_results() -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "sync2.cli", "bench", "--quick", "--json", "--parts", "abcde"],
+        [sys.executable, "-m", "sync2.cli", "bench", "--quick", "--json", "--parts", "abcder"],
         capture_output=True,
         text=True,
         timeout=180,
@@ -74,3 +74,12 @@ def test_mysql_adapter(quick_results: dict[str, Any]) -> None:
     assert 0 < e["obs"] == e["expected_obs"] < e["rows"]  # edits and voids are not valid obs
     assert e["failed_events"] == 0
     assert e["obs_per_s"] > 0 and e["peak_rss_mb"] > 0
+
+
+def test_rest_source(quick_results: dict[str, Any]) -> None:
+    r = quick_results["rest"]
+    assert r["ok"] is True
+    assert 0 < r["obs"] == r["expected_obs"]
+    # every obs needs its feed entry read (5 a page) and some REST read or search
+    assert r["requests"] > r["obs"] / 5
+    assert r["obs_per_s"] > 0
