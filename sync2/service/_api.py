@@ -309,6 +309,9 @@ def create_app(service: Service, auth: TokenAuth | None) -> FastAPI:
         return _ok(f"{len(entries)} audit entries", [e.to_dict() for e in entries])
 
     app.include_router(router)
+    from ..console import create_console  # the console is built on this package: import late
+
+    app.mount("/admin", create_console(service, auth))
     return app
 
 
