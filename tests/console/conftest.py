@@ -198,6 +198,11 @@ def wait_for(check: Callable[[], Any], *, what: str, timeout: float = 20.0) -> A
 
 
 def screenshot(driver: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+    """Save the whole page (up to 2,000 px tall) when ``SYNC2_SCREENSHOTS`` names a folder."""
+    if not SHOTS:
+        return
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(max(int(height) + 140, 900), 2000))
+    driver.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+    driver.set_window_size(1280, 900)

@@ -6,6 +6,7 @@ never from the console's code.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -152,8 +153,13 @@ def _weights(hospital: Any, patient_uuid: str) -> list[float]:
 def test_doctor_opens_a_patient_and_sees_the_vitals_chart(page: Any, site: Site) -> None:
     hospital = site.servers[0].hospital
     patient = hospital.patients.rows[3]
-    for value in (70.0, 71.5, 69.5):
-        hospital.add_observation(patient.uuid, "weight", value)
+    start = int(time.time())
+    try:  # three visits a week apart (the simulator's replay clock; it only moves forward)
+        for week, value in enumerate((70.0, 71.5, 69.5), 1):
+            hospital._clock = start + week * 7 * 86400
+            hospital.add_observation(patient.uuid, "weight", value)
+    finally:
+        hospital._clock = None
     site.service.sync_all(actor="test")
     truth = sorted(_weights(hospital, patient.uuid))
 
