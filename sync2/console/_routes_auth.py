@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import mimetypes
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from ..service import Principal
@@ -63,10 +64,14 @@ def sign_in_form(request: Request) -> Response:
     return _sign_in_page(request)
 
 
+async def _sign_in_body(request: Request) -> dict[str, str]:
+    """The sign-in form (size-capped); its CSRF check is the double-submit cookie below."""
+    return await read_form(request, None, limit=MAX_SIGN_IN_BYTES)
+
+
 @router.post("/login", response_class=HTMLResponse)
-async def sign_in(request: Request) -> Response:
+def sign_in(request: Request, form: Annotated[dict[str, str], Depends(_sign_in_body)]) -> Response:
     console = console_of(request)
-    form = await read_form(request, None, limit=MAX_SIGN_IN_BYTES)
     if not same_secret(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE) or ""):
         return _sign_in_page(request, error="The sign-in form expired: try again.", status=403)
     if console.auth is None:  # --insecure-local on loopback: as open as the API

@@ -34,6 +34,8 @@ PAGE_SIZE = 50
 FAILED_LIMIT = 1000
 #: Most audit entries a text search reads through.
 AUDIT_SCAN = 5000
+#: The scheduler interval an admin may set from the overview (minutes).
+MIN_INTERVAL_MINUTES, MAX_INTERVAL_MINUTES = 0.1, 1440.0
 #: What a record uuid may look like before any hospital is asked for it.
 UUID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -57,12 +59,15 @@ def scheduler(
     request: Request,
     session: AdminSession,
     action: str,
-    _form: AdminForm,
+    form: AdminForm,
 ) -> RedirectResponse:
     service = console_of(request).service
     if action == "start":
-        service.start(interval_seconds=None, actor=session.principal.actor)
-        session.say("ok", "scheduler started")
+        minutes = _interval_minutes(form.get("interval_minutes", ""))
+        seconds = minutes * 60 if minutes is not None else None
+        service.start(interval_seconds=seconds, actor=session.principal.actor)
+        every = f"every {minutes:g} min" if minutes is not None else "each hospital on its own"
+        session.say("ok", f"scheduler started ({every} interval)")
     elif action == "stop":
         service.stop(actor=session.principal.actor)
         session.say("ok", "scheduler stopped (runs in progress finish)")
@@ -95,6 +100,24 @@ def sync_source(
     in_background(f"sync-{source_id}", lambda: service.sync_source(source_id, actor=actor))
     session.say("ok", f"sync of {source_id} started")
     return back_to(request, "/")
+
+
+def _interval_minutes(text: str) -> float | None:
+    """The optional interval of the start form, as the API's ``intervalMinutes``.
+
+    >>> _interval_minutes(""), _interval_minutes("5"), _interval_minutes(" 0.5 ")
+    (None, 5.0, 0.5)
+    """
+    if not text.strip():
+        return None
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = -1.0
+    if not MIN_INTERVAL_MINUTES <= minutes <= MAX_INTERVAL_MINUTES:
+        msg = f"interval: minutes from {MIN_INTERVAL_MINUTES} to {MAX_INTERVAL_MINUTES}"
+        raise PageError(400, msg)
+    return minutes
 
 
 def known_source(request: Request, source_id: str) -> None:

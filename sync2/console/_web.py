@@ -208,6 +208,8 @@ def in_background(name: str, work: Callable[[], Any]) -> None:
     def _run() -> None:
         try:
             work()
+        except SourceBusy as exc:  # already running: the overview shows that run
+            log.info("console background action skipped: %s", exc, extra={"action": name})
         except Exception:
             log.exception("console background action failed", extra={"action": name})
 

@@ -47,6 +47,11 @@ def _shown_records(driver: Any) -> dict[str, int]:
     }
 
 
+def _page_errors(driver: Any) -> list[str]:
+    """The browser's console errors (a script error, a CSP refusal, a missing file)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
 def _flash(driver: Any) -> str:
     """The page's messages, once the page that carries them has loaded."""
     found = wait_for(
@@ -69,6 +74,7 @@ def test_overview_refreshes_itself_while_hospitals_sync(page: Any, site: Site) -
         lambda: page.find_elements(By.CSS_SELECTOR, "#runs-chart canvas"),
         what="the runs chart",
     )
+    assert _page_errors(page) == []
     screenshot(page, "overview")
 
     hospital = site.servers[0].hospital
@@ -128,7 +134,10 @@ def test_admin_resolves_a_conflict_side_by_side(page: Any, site: Site) -> None:
     browser_sign_in(page, site, ADMIN_TOKEN)
     page.get(site.url + "/admin/conflicts")
     page.find_element(By.LINK_TEXT, str(conflict.id)).click()
-    row = page.find_element(By.CSS_SELECTOR, '#diff tr[data-field="birth_date"]')
+    row = wait_for(
+        lambda: page.find_elements(By.CSS_SELECTOR, '#diff tr[data-field="birth_date"]'),
+        what="the conflict's fields side by side",
+    )[0]
     assert "changed-conflict" in row.get_attribute("class")
     assert row.find_element(By.CSS_SELECTOR, ".passport").text == "1980-05-05"
     assert row.find_element(By.CSS_SELECTOR, ".incoming").text == "1981-06-06"
@@ -180,6 +189,7 @@ def test_doctor_opens_a_patient_and_sees_the_vitals_chart(page: Any, site: Site)
         "for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) return true; } return false;"
     )
     assert painted, "the chart canvas is blank"
+    assert _page_errors(page) == []  # the vendored scripts run under the CSP, no inline code
     screenshot(page, "patient")
 
     target = next(a for a in links if a.get_attribute("textContent").endswith(" 71.5"))
@@ -241,7 +251,8 @@ def test_session_cookie_sign_out_and_the_other_pages(page: Any, site: Site) -> N
     screenshot(page, "login")
     page.find_element(By.ID, "token").send_keys("not-a-token-at-all-0000")
     page.find_element(By.ID, "sign-in").click()
-    assert "not valid" in page.find_element(By.ID, "sign-in-error").text
+    refused = wait_for(lambda: page.find_elements(By.ID, "sign-in-error"), what="the refusal")
+    assert "not valid" in refused[0].text
     browser_sign_in(page, site, ADMIN_TOKEN)
     cookie = next(c for c in page.get_cookies() if c["name"] == "sync2_session")
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
@@ -268,6 +279,7 @@ def test_session_cookie_sign_out_and_the_other_pages(page: Any, site: Site) -> N
     screenshot(page, "parked")
 
     page.find_element(By.ID, "sign-out").click()
+    wait_for(lambda: page.find_elements(By.ID, "token"), what="the sign-in page")
     assert page.current_url == site.url + "/admin/login"
     page.get(site.url + "/admin/")
     assert page.current_url == site.url + "/admin/login"
