@@ -68,7 +68,8 @@ class Console:
         page = self.templates.get_template(template).render(
             base=base_path(request),
             session=session,
-            flash=session.take_flash() if session is not None else [],
+            # a fragment (an htmx poll) must not eat the messages meant for the next page
+            flash=session.take_flash() if session and not template.startswith("_") else [],
             **values,
         )
         return HTMLResponse(page, status_code=status)
@@ -158,7 +159,8 @@ async def read_form(
         PageError: 403 for a cross-origin post or a bad CSRF token, 413 too large, 415 not a form.
     """
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    ours = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if origin and origin != "null" and urlsplit(origin).netloc not in ours:
         raise PageError(403, "cross-origin form post refused")
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":

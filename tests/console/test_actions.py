@@ -107,6 +107,8 @@ def test_start_takes_the_apis_interval_in_minutes(client: TestClient, service: S
     r = client.post("/admin/scheduler/start", data={"csrf_token": csrf, "interval_minutes": "2.5"})
     assert r.status_code == 303
     assert service.scheduler.running and service.scheduler.interval_override == 150.0
+    client.get("/admin/overview/hospitals")  # a poll of the table between action and page
+    assert "scheduler started (every 2.5 min interval)" in client.get("/admin/").text
     client.post("/admin/scheduler/stop", data={"csrf_token": csrf})
     assert not service.scheduler.running
 
