@@ -7,6 +7,7 @@ calls (a doctor may do both, as with the API).
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -40,7 +41,7 @@ def patient_page(
 ) -> HTMLResponse:
     console = console_of(request)
     nid = _national_id(nid)
-    values = {"nid": nid, "hospital": hospital, "doctor": doctor, "view": None}
+    values: dict[str, Any] = {"nid": nid, "hospital": hospital, "doctor": doctor, "view": None}
     if not nid:
         return console.render(request, "patient.html", session, **values)
     store = console.service.store
