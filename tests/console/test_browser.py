@@ -70,6 +70,8 @@ def test_overview_refreshes_itself_while_hospitals_sync(page: Any, site: Site) -
     truth = {s.hospital.id: _truth_records(s.hospital) for s in site.servers}
     wait_for(lambda: _shown_records(page) == truth, what=f"the overview to show {truth}")
     assert page.execute_script("return window.__samePage") == 1  # updated in place, no reload
+    stored = page.find_element(By.CSS_SELECTOR, '[data-count="medicalrecords"]').text
+    assert stored == str(sum(truth.values()))
     wait_for(
         lambda: page.find_elements(By.CSS_SELECTOR, "#runs-chart canvas"),
         what="the runs chart",
