@@ -25,6 +25,8 @@ SUMMARY_SECTIONS: tuple[tuple[str, str], ...] = (
     ("medication", "Medications"),
     ("test", "Latest results"),
 )
+#: The fields a summary line shows (every one present, whatever a record type stores).
+_SHOWN = ("source", "uuid", "type", "name", "value", "unit", "effective", "status", "hospital")
 #: Most records a summary section lists (newest first); the timeline has the rest.
 SECTION_LIMIT = 10
 
@@ -127,7 +129,7 @@ def summary_sections(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     valid = [r for r in records if r.get("status") not in INVALID_STATUSES]
     sections = []
     for rtype, title in SUMMARY_SECTIONS:
-        found = [r for r in valid if r.get("type") == rtype]
+        found = [{k: r.get(k) for k in _SHOWN} for r in valid if r.get("type") == rtype]
         if found:
             sections.append({"type": rtype, "title": title, "records": found[:SECTION_LIMIT]})
     return sections
