@@ -44,7 +44,10 @@ def mysql_phase(args: dict[str, Any]) -> dict[str, Any]:
     """
     workdir = Path(args.get("workdir") or tempfile.mkdtemp(prefix="sync2-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    plan = HospitalPlan(obs=int(args.get("obs", 50_000)), seed=int(args.get("seed", 1)))
+    # the obs path alone, as before the clinical tables: part (e) compares obs per second
+    plan = HospitalPlan(
+        obs=int(args.get("obs", 50_000)), seed=int(args.get("seed", 1)), clinical=False
+    )
     server = MariaDBServer(
         buffer_pool_mb=128,
         extra_args=("--innodb-flush-log-at-trx-commit=2", "--max-allowed-packet=64M"),

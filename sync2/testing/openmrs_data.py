@@ -9,7 +9,9 @@ What it holds: a few locations, CIEL-mapped concepts (numeric with units and ran
 questions with coded answers), providers (persons with a ``provider`` row), patients with a
 ``National ID`` identifier, a name and an address, encounters with one provider each, and obs:
 every encounter gets ``obs_per_encounter`` of them. A few obs are edited (the old row voided,
-a new row pointing at it through ``previous_version``) and a few are voided outright.
+a new row pointing at it through ``previous_version``) and a few are voided outright. With
+``clinical`` (the default), every patient also has an allergy, a problem and drug and test
+orders (``_clinical_data``), in the 2.x tables or the 1.9 active list, whichever exist.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["NATIONAL_ID_TYPE", "HospitalPlan", "HospitalTotals", "write_hospital"]
+from ._clinical_data import ClinicalTotals, write_clinical
+
+__all__ = [
+    "NATIONAL_ID_TYPE",
+    "ClinicalTotals",
+    "HospitalPlan",
+    "HospitalTotals",
+    "write_hospital",
+]
 
 NATIONAL_ID_TYPE = "National ID"
 _SAME_AS_UUID = "35543629-7d8c-11e1-909d-c80aa9edcf4e"  # OpenMRS's SAME-AS map type
@@ -69,6 +79,7 @@ class HospitalPlan:
     edits: int | None = None  # default: one in a thousand obs, at least one
     voids: int | None = None  # default: one in a thousand obs, at least one
     seed: int = 1
+    clinical: bool = True  # allergies, problems, drug and test orders for every patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,7 @@ class HospitalTotals:
     obs_rows: int
     edits: int
     voids: int
+    clinical: ClinicalTotals = field(default_factory=ClinicalTotals)
 
     @property
     def valid_obs(self) -> int:
@@ -515,7 +527,17 @@ def write_hospital(conn: Any, database: str, plan: HospitalPlan) -> HospitalTota
                 ),
                 chunk,
             )
+        clinical = (
+            write_clinical(cur, _insert, ids.uuid, patient_people, _EPOCH)
+            if plan.clinical
+            else ClinicalTotals()
+        )
     conn.commit()
     return HospitalTotals(
-        patients=patients, encounters=encounters, obs_rows=plan.obs, edits=edits, voids=voids
+        patients=patients,
+        encounters=encounters,
+        obs_rows=plan.obs,
+        edits=edits,
+        voids=voids,
+        clinical=clinical,
     )

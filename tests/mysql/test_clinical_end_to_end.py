@@ -210,3 +210,32 @@ def test_19_hospital_end_to_end(datasets, openmrs, tmp_path):
     assert records[order_6]["data"]["status"] == "cancelled"
     assert h.sync().written == 0
     h.source.close()
+
+
+@pytest.mark.parametrize("legacy_19", [False, True], ids=["2x", "1.9"])
+def test_synthetic_hospital_clinical_records_reach_the_passport(openmrs, tmp_path, legacy_19):
+    from sync2.testing.mariadb import create_openmrs_schema
+    from sync2.testing.openmrs_data import NATIONAL_ID_TYPE, HospitalPlan, write_hospital
+
+    db = f"omrs_synth{int(legacy_19)}"
+    conn = openmrs.root()
+    create_openmrs_schema(conn, db, legacy_19=legacy_19)
+    totals = write_hospital(conn, db, HospitalPlan(obs=500, seed=3)).clinical
+    conn.close()
+    h = Hospital(openmrs, db, tmp_path / "passport.db")
+    h.config = Config(sources=h.config.sources, matching={"identifier_types": [NATIONAL_ID_TYPE]})
+    h.sync()
+    kinds: dict[str, int] = {}
+    for record in h.records().values():
+        if record["status"] == "final":
+            kinds[record["type"]] = kinds.get(record["type"], 0) + 1
+    expected = {
+        "allergy": totals.allergies,
+        "condition": totals.conditions,
+        "medication": totals.medications,
+        "test": totals.tests,
+    }
+    assert kinds == {k: v for k, v in expected.items() if v}
+    assert totals.allergies < totals.conditions  # some allergies were voided
+    assert h.sync().written == 0
+    h.source.close()
