@@ -67,3 +67,20 @@ def test_peanut_allergies_keep_their_free_text(datasets, openmrs):
         r["code"]["text"] for r in found.values() if r["code"].get("text", "").startswith("Peanut")
     )
     assert texts == ["Peanut butter", "Peanut oil"]
+
+
+def test_point_lookups_of_clinical_types(datasets, openmrs):
+    db = datasets.db(*ALLERGIES)
+    src = source(openmrs.dsn(db))
+    rows = datasets.rows(ALLERGIES[0], "allergy")
+    live = next(r["uuid"] for r in rows if not voided(r))
+    dead = next(r["uuid"] for r in rows if voided(r))
+    result = src.fetch("AllergyIntolerance", [live, dead, "no-such-allergy"])
+    assert list(result.found) == [live]
+    assert result.found[live]["resourceType"] == "AllergyIntolerance"
+    assert sorted((g.uuid, g.reason) for g in result.gone) == sorted(
+        [(dead, "voided"), ("no-such-allergy", "deleted")]
+    )
+    order = "2662e6c2-697b-11e3-bd76-0800271c1b75"  # the standard dataset's drug order 222
+    assert list(src.fetch("MedicationRequest", [order]).found) == [order]
+    src.close()

@@ -237,5 +237,7 @@ def test_synthetic_hospital_clinical_records_reach_the_passport(openmrs, tmp_pat
     }
     assert kinds == {k: v for k, v in expected.items() if v}
     assert totals.allergies < totals.conditions  # some allergies were voided
+    orders = [r for r in h.records().values() if r["type"] in ("medication", "test")]
+    assert orders and all(r["doctor"] for r in orders)  # every order names its orderer
     assert h.sync().written == 0
     h.source.close()

@@ -63,7 +63,8 @@ class Refs:
             return {}
         return self._named(
             self.lookup.select_in(
-                "SELECT user_id AS `key`, uuid, person_id, username AS name FROM users "
+                "SELECT user_id AS `key`, uuid, person_id, COALESCE(username, system_id) AS name "
+                "FROM users "
                 "WHERE user_id IN ({ids})",
                 ids,
             )
