@@ -16,6 +16,8 @@ from typing import Any
 
 from mappers.documents import DoctorDoc, LocationDoc, PatientDoc, RecordDoc
 
+from ._changes import ChangeScan
+
 # Failed-event lifecycle: pending -> retrying -> done | dead.  ``blocked`` waits behind an
 # earlier failure of the same entity (order per entity).
 FAILED_PENDING = "pending"
@@ -266,6 +268,43 @@ class PassportStore(ABC):
     @abstractmethod
     def register_patient(self, patient_id: str, doc: dict[str, Any]) -> None:
         """Create a passport patient directly (as the portal does); parked records attach."""
+
+    # -- change order (the FHIR face and the parent feed) ------------------------------------
+    # Not abstract, so a store written before the FHIR face still loads.
+    def scan_records(
+        self, scan: ChangeScan, *, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Records in change order ``(changed_at, source, resource_type, uuid)``, each with its
+        ``changed_at`` (epoch seconds of the passport's last write); see ``_changes.py``."""
+        msg = f"{type(self).__name__} does not support change scans"
+        raise NotImplementedError(msg)
+
+    def count_records_scanned(self, scan: ChangeScan) -> int:
+        """How many records :meth:`scan_records` would return with no limit."""
+        msg = f"{type(self).__name__} does not support change scans"
+        raise NotImplementedError(msg)
+
+    def scan_patient_links(
+        self, scan: ChangeScan, *, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Linked hospital patients in change order ``(changed_at, source, uuid)``, each with
+        its ``changed_at``; ``resource_types`` and ``exclude_statuses`` do not apply."""
+        msg = f"{type(self).__name__} does not support change scans"
+        raise NotImplementedError(msg)
+
+    def count_patient_links_scanned(self, scan: ChangeScan) -> int:
+        msg = f"{type(self).__name__} does not support change scans"
+        raise NotImplementedError(msg)
+
+    def list_doctors(self) -> list[dict[str, Any]]:
+        """Every doctor of every source (small: one per provider), in (source, uuid) order."""
+        msg = f"{type(self).__name__} does not support listing doctors"
+        raise NotImplementedError(msg)
+
+    def list_locations(self) -> list[dict[str, Any]]:
+        """Every location of every source, in (source, uuid) order."""
+        msg = f"{type(self).__name__} does not support listing locations"
+        raise NotImplementedError(msg)
 
     # -- failed events ---------------------------------------------------------------------
     @abstractmethod

@@ -43,6 +43,7 @@ from mappers.documents import (
 )
 
 from .._errors import StoreError
+from ._change_reads import MongoChangeReads
 from ._base import (
     FAILED_OPEN_STATES,
     ApplyResult,
@@ -207,7 +208,7 @@ def _record_upsert(rec: RecordDoc, now: dt.datetime) -> UpdateOne:
     )
 
 
-class MongoStore(PassportStore):
+class MongoStore(MongoChangeReads, PassportStore):
     """A passport in one MongoDB database; thread-safe (pymongo pools its connections)."""
 
     def __init__(

@@ -20,6 +20,7 @@ import orjson
 from mappers.documents import RecordDoc
 
 from .._errors import StoreError
+from ._change_reads import SQLiteChangeReads
 from ._base import (
     FAILED_OPEN_STATES,
     ApplyResult,
@@ -120,7 +121,7 @@ def _record_from_dict(doc: dict[str, Any]) -> RecordDoc:
     return RecordDoc(**doc)
 
 
-class SQLiteStore(PassportStore):
+class SQLiteStore(SQLiteChangeReads, PassportStore):
     """A passport in one SQLite file; safe to share between threads of one process."""
 
     def __init__(self, path: str | Path) -> None:
