@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import faces
 from .._errors import ConfigError, Sync2Error
 from ..sources._base import RESOURCE_TYPES
 from ._auth import Principal, TokenAuth
@@ -312,6 +313,7 @@ def create_app(service: Service, auth: TokenAuth | None) -> FastAPI:
     from ..console import create_console  # the console is built on this package: import late
 
     app.mount("/admin", create_console(service, auth))
+    app.include_router(faces.router(service.store, service.config, auth))
     return app
 
 

@@ -48,8 +48,7 @@ class SQLiteChangeReads:
         where, params = sqlite_where(scan, links=links)
         order = "updated_at, source, uuid" if links else "updated_at, source, resource_type, uuid"
         rows = self._query(
-            f"SELECT doc, updated_at FROM {table} WHERE {where} ORDER BY {order} "
-            "LIMIT ? OFFSET ?",
+            f"SELECT doc, updated_at FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, max(0, offset)],
         )
         out = []

@@ -48,7 +48,9 @@ class ChangeScan:
     @property
     def empty(self) -> bool:
         """True when a filter is an empty list: the answer is no rows, without a query."""
-        return any(v is not None and not v for v in (self.resource_types, self.patient_ids, self.uuids))
+        return any(
+            v is not None and not v for v in (self.resource_types, self.patient_ids, self.uuids)
+        )
 
 
 # -- SQLite -----------------------------------------------------------------------------------
@@ -110,7 +112,11 @@ MONGO_INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
         [("resource_type", 1), ("updatedAt", 1), ("source", 1), ("uuid", 1)],
         {"name": "sync2_record_changes"},
     ),
-    ("patient_links", [("updated_at", 1), ("source", 1), ("uuid", 1)], {"name": "sync2_link_changes"}),
+    (
+        "patient_links",
+        [("updated_at", 1), ("source", 1), ("uuid", 1)],
+        {"name": "sync2_link_changes"},
+    ),
 )
 MONGO_RECORD_ORDER = [("updatedAt", 1), ("source", 1), ("resource_type", 1), ("uuid", 1)]
 MONGO_LINK_ORDER = [("updated_at", 1), ("source", 1), ("uuid", 1)]

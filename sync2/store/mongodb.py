@@ -43,7 +43,6 @@ from mappers.documents import (
 )
 
 from .._errors import StoreError
-from ._change_reads import MongoChangeReads
 from ._base import (
     FAILED_OPEN_STATES,
     ApplyResult,
@@ -56,6 +55,7 @@ from ._base import (
     WriteBatch,
     now_ts,
 )
+from ._change_reads import MongoChangeReads
 
 DEFAULT_DB = "passport"
 _DUPLICATE_KEY = 11000

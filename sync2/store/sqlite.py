@@ -20,7 +20,6 @@ import orjson
 from mappers.documents import RecordDoc
 
 from .._errors import StoreError
-from ._change_reads import SQLiteChangeReads
 from ._base import (
     FAILED_OPEN_STATES,
     ApplyResult,
@@ -33,6 +32,7 @@ from ._base import (
     WriteBatch,
     now_ts,
 )
+from ._change_reads import SQLiteChangeReads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS patients (

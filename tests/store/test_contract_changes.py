@@ -65,11 +65,15 @@ def test_filters_patient_uuid_time_status_source(store: PassportStore) -> None:
     assert {d["uuid"] for d in store.scan_records(ChangeScan(patient_ids=("NID2",)))} == {"r4"}
     assert {d["uuid"] for d in store.scan_records(ChangeScan(uuids=("r1", "e1")))} == {"r1", "e1"}
     since = by_uuid["r4"]["changed_at"]
-    assert [d["uuid"] for d in store.scan_records(ChangeScan(resource_types=(OBS,), since=since))] == [
+    assert [
+        d["uuid"] for d in store.scan_records(ChangeScan(resource_types=(OBS,), since=since))
+    ] == [
         "r4",
         "r5",
     ]
-    assert [d["uuid"] for d in store.scan_records(ChangeScan(resource_types=(OBS,), until=since))] == [
+    assert [
+        d["uuid"] for d in store.scan_records(ChangeScan(resource_types=(OBS,), until=since))
+    ] == [
         "r1",
         "r2",
         "r3",
