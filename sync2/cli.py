@@ -191,6 +191,35 @@ def passport_show(
         console.print(passport_text(view), highlight=False, markup=False, soft_wrap=True)
 
 
+@passport_app.command("export")
+def passport_export(
+    national_id: Annotated[str, typer.Argument(help="The patient's national ID.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    fmt: Annotated[
+        str, typer.Option("--format", help="fhir: the IPS document Bundle (JSON).")
+    ] = "fhir",
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="FHIR base of the fullUrls (default: this passport's sync2 serve)."),
+    ] = None,
+) -> None:
+    """The patient's International Patient Summary, as ``Patient/{id}/$summary`` serves it."""
+    from .faces import FHIR_PATH, NotFound, patient_summary
+
+    if fmt != "fhir":
+        err_console.print(f"--format: {fmt!r} is not supported (use fhir)")
+        raise typer.Exit(2)
+    cfg = _load(config)
+    with _open(cfg) as store:
+        try:
+            base = base_url or f"http://{cfg.admin.host}:{cfg.admin.port}{FHIR_PATH}"
+            bundle = patient_summary(store, cfg, national_id, base, actor="cli")
+        except NotFound:
+            err_console.print(f"no passport patient with national ID {national_id!r}")
+            raise typer.Exit(1) from None
+    print(json.dumps(bundle, indent=2))
+
+
 @app.command()
 def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None:
     """Per source: cursors, last run, failures; and the passport's counts."""

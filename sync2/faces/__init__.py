@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from ..config import Config
 from ..store import PassportStore
+from ._audit import audit_read
 from ._ips import summary_bundle
 from ._reader import FhirReader, NotFound
 from ._resources import JSON
@@ -46,13 +47,14 @@ def router(store: PassportStore, config: Config, tokens: TokenLookup | None) -> 
 
 
 def patient_summary(
-    store: PassportStore, config: Config, national_id: str, base_url: str = "urn:sync2:passport"
+    store: PassportStore, config: Config, national_id: str, base_url: str, *, actor: str
 ) -> JSON:
-    """The IPS document Bundle of one passport patient.
+    """The IPS document Bundle of one passport patient; the read is audited as ``actor``.
 
     Raises:
         NotFound: the passport has no such patient.
     """
     reader = FhirReader(store, _hospitals(store, config), RECORD_TYPES)
     pid, patients, records = reader.summary_parts(national_id, None)
+    audit_read(store, actor, "passport export (IPS)", {pid})
     return summary_bundle(pid, patients, records, base_url)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
@@ -23,7 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from ..store import AuditEntry, PassportStore
+from ..store import PassportStore
+from ._audit import audit_read
 from ._capability import capability_statement
 from ._feed import render_page
 from ._ips import summary_bundle
@@ -119,19 +119,8 @@ def authenticate(request: Request, tokens: TokenLookup | None) -> Caller | None:
     return caller
 
 
-def audit_read(store: PassportStore, caller: Caller | None, what: str, patients: set[str]) -> None:
-    """Who read which passport patients' data (ids hashed, never the national ID itself)."""
-    if not patients:
-        return
-    hashed = sorted(hashlib.sha256(p.encode()).hexdigest()[:16] for p in patients if p)
-    store.add_audit(
-        AuditEntry(
-            kind="fhir-read",
-            message=f"{what}: data of {len(hashed)} passport patient(s)",
-            actor=caller.actor if caller is not None else "admin:local",
-            details={"patients": hashed[:100], "patient_count": len(hashed)},
-        )
-    )
+def _actor(caller: Caller | None) -> str:
+    return caller.actor if caller is not None else "admin:local"
 
 
 def fhir_json(body: JSON, status: int = 200) -> JSONResponse:
@@ -201,7 +190,7 @@ def build_router(
             raise FhirError(400, "invalid", str(exc)) from exc
         except NotFound as exc:
             raise FhirError(404, "not-found", f"no passport patient {rid[:64]!r}") from exc
-        audit_read(store, caller, "FHIR Patient/$summary", {pid})
+        audit_read(store, _actor(caller), "FHIR Patient/$summary", {pid})
         return fhir_json(summary_bundle(pid, patients, records, _fhir_base(request)))
 
     @router.get(FHIR_PATH + "/{resource_type}")
@@ -219,7 +208,7 @@ def build_router(
                 400, "not-supported" if "unknown" in str(exc) else "invalid", str(exc)
             ) from exc
         page = reader.search(query, _name(caller))
-        audit_read(store, caller, f"FHIR {resource_type} search", page.patient_ids)
+        audit_read(store, _actor(caller), f"FHIR {resource_type} search", page.patient_ids)
         return fhir_json(searchset(request, resource_type, page, query.params))
 
     @router.get(FHIR_PATH + "/{resource_type}/{rid}")
@@ -234,7 +223,7 @@ def build_router(
             raise FhirError(410, "deleted", f"{exc.args[0]} was replaced by an edit") from exc
         except NotFound as exc:
             raise FhirError(404, "not-found", f"no {exc.args[0]}") from exc
-        audit_read(store, caller, f"FHIR {resource_type} read", patients)
+        audit_read(store, _actor(caller), f"FHIR {resource_type} read", patients)
         return fhir_json(resource)
 
     @router.get(FEED_PATH + "/{category}/{page}")

@@ -87,7 +87,9 @@ class OpenMRSFhirSource(Source):
     def _fetch_page(self, url: str) -> FeedPage:
         last: BadFeedError | None = None
         for _ in range(3):  # a page that does not parse may be a truncated transfer: re-read it
-            resp = self.transport.get(url, auth=False)
+            # OpenMRS serves its feed to anyone and ignores credentials; a sync2 passport
+            # parent serves it only to a caller with a token, so send them.
+            resp = self.transport.get(url, auth=True)
             if resp.status in (404, 410):
                 msg = f"feed page {url} is gone (HTTP {resp.status})"
                 raise TransientSourceError(msg, status_code=resp.status)
