@@ -142,20 +142,28 @@ def _all_links() -> Any:
     return ChangeScan()
 
 
+def _concept(system: str, code: str, text: str | None = None) -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": [{"system": system, "code": code}]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
 def new_type_records(store: PassportStore, patient_id: str) -> dict[str, RecordDoc]:
     """One hand-written record of each type the passport does not map yet, for one patient."""
     link = store.get_patient_link_docs(patient_id)[0]
     source, patient_uuid = link["source"], link["uuid"]
     subject = {"reference": f"Patient/{patient_uuid}"}
+    tsys = "http://terminology.hl7.org/CodeSystem/"
     resources = {
         "AllergyIntolerance": {
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
-            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}], "text": "Penicillin"},
+            "clinicalStatus": _concept(f"{tsys}allergyintolerance-clinical", "active"),
+            "code": _concept("http://snomed.info/sct", "91936005", "Penicillin"),
             "patient": subject,
         },
         "Condition": {
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}], "text": "Diabetes"},
+            "clinicalStatus": _concept(f"{tsys}condition-clinical", "active"),
+            "code": _concept("http://snomed.info/sct", "44054006", "Diabetes"),
             "subject": subject,
         },
         "MedicationRequest": {
@@ -166,10 +174,10 @@ def new_type_records(store: PassportStore, patient_id: str) -> dict[str, RecordD
         },
         "DiagnosticReport": {
             "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "24331-1"}], "text": "Lipid panel"},
+            "code": _concept("http://loinc.org", "24331-1", "Lipid panel"),
             "subject": subject,
         },
-    }  # fmt: skip
+    }
     records: dict[str, RecordDoc] = {}
     for index, (rtype, body) in enumerate(resources.items()):
         uuid = f"0000000{index}-aaaa-4bbb-8ccc-000000000001"
@@ -180,7 +188,7 @@ def new_type_records(store: PassportStore, patient_id: str) -> dict[str, RecordD
             patient_uuid=patient_uuid,
             type="other",
             name=str(body.get("code", body.get("medicationCodeableConcept", {})).get("text")),
-            effective="2025-01-0%dT10:00:00+00:00" % (index + 1),
+            effective=f"2025-01-0{index + 1}T10:00:00+00:00",
             hospital=source,
             version="1735725600000",
             content_hash=f"hand-written-{rtype}",
