@@ -54,7 +54,7 @@ def patient_summary(
     Raises:
         NotFound: the passport has no such patient.
     """
-    reader = FhirReader(store, _hospitals(store, config), RECORD_TYPES)
+    reader = FhirReader(store, _hospitals(store, config))
     pid, patients, records = reader.summary_parts(national_id, None)
     audit_read(store, actor, "passport export (IPS)", {pid})
     return summary_bundle(pid, patients, records, base_url)

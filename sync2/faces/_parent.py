@@ -10,6 +10,7 @@ time; a child reads those through the FHIR search its first sync makes anyway.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store import PassportStore
@@ -95,11 +96,12 @@ class ParentFeed:
         rows = [
             r for r in rows if not (caller and caller in tag_codes(r.get("raw") or {}, VIA_TAG))
         ]
-        return FeedSlice(
-            current, pages, [entry_of(r, rtype, self._address_of(is_patient)) for r in rows]
-        )
+        if is_patient:  # a hospital patient's change is news of its passport patient
+            rows = [{**r, "uuid": r["patient_id"]} for r in rows]
+        address_of = self._address_of(is_patient)
+        return FeedSlice(current, pages, [entry_of(r, rtype, address_of) for r in rows])
 
-    def _address_of(self, is_patient: bool):  # type: ignore[no-untyped-def]
+    def _address_of(self, is_patient: bool) -> Callable[[JSON], str | None]:
         cache: dict[str, str | None] = {}
 
         def _patient_address(doc: JSON) -> str | None:

@@ -158,8 +158,9 @@ def mark_entered_in_error(resource: JSON) -> None:
 
 
 def serve_record(doc: JSON) -> JSON:
-    """A stored medical record (with ``changed_at`` from a change scan) as served."""
-    return served(
+    """A stored medical record (with ``changed_at`` from a change scan) as served: its patient
+    reference points at the passport patient, the one Patient the face serves for a person."""
+    resource = served(
         doc.get("raw") or {},
         resource_type=str(doc["resource_type"]),
         uuid=str(doc["uuid"]),
@@ -168,6 +169,48 @@ def serve_record(doc: JSON) -> JSON:
         changed_at=float(doc.get("changed_at") or 0.0),
         status=doc.get("status"),
     )
+    if doc.get("patient_id"):
+        repoint_patient(resource, str(doc["patient_id"]))
+    return resource
+
+
+def repoint_patient(resource: JSON, patient_id: str) -> None:
+    """Point ``subject`` / ``patient`` at the passport patient, keeping the display.
+
+    >>> r = {"subject": {"reference": "Patient/abc", "display": "Jo"}}
+    >>> repoint_patient(r, "NID1"); r["subject"]
+    {'reference': 'Patient/NID1', 'display': 'Jo'}
+    """
+    for key in ("subject", "patient"):
+        ref = resource.get(key)
+        if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
+            resource[key] = {**ref, "reference": f"Patient/{patient_id}"}
+
+
+def serve_patient(patient_id: str, links: list[JSON], hospitals: dict[str, str]) -> JSON:
+    """One Patient for a passport patient, from its hospitals' own Patient resources.
+
+    ``links`` are the hospital patients (with ``changed_at``), the preferred one first: its
+    resource is served, under the passport patient's id, with every hospital patient's uuid
+    kept as an identifier; ``lastUpdated`` is the newest hospital change.
+    """
+    first = links[0]
+    resource = served(
+        first.get("raw") or {},
+        resource_type="Patient",
+        uuid=patient_id,
+        source=str(first["source"]),
+        hospital=hospitals.get(str(first["source"]), str(first["source"])),
+        changed_at=max(float(link.get("changed_at") or 0.0) for link in links),
+    )
+    own = origin_identifier(patient_id)
+    idents = [i for i in resource["identifier"] if i != own]
+    for link in links:
+        ident = origin_identifier(str(link["uuid"]))
+        if ident not in idents:
+            idents.append(ident)
+    resource["identifier"] = idents
+    return resource
 
 
 def serve_directory(doc: JSON, resource_type: str, hospitals: dict[str, str]) -> JSON:

@@ -162,7 +162,7 @@ def build_router(
     record_types: tuple[str, ...],
 ) -> APIRouter:
     """The FHIR face and the parent feed over ``store``."""
-    reader = FhirReader(store, hospitals, record_types)
+    reader = FhirReader(store, hospitals)
     feed = ParentFeed(store, record_types)
     served_types = ("Patient", "Practitioner", "Location", "Provenance", *record_types)
     router = APIRouter(route_class=FhirRoute)

@@ -101,10 +101,14 @@ class District:
     def fhir(self) -> str:
         return f"{self.url}/ws/fhir2/R4"
 
-    def sync(self) -> None:
+    def sync(self) -> int:
+        """One run over every hospital; how many writes it made."""
+        written = 0
         for source in self.config.sources:
             summary = self.pipeline.sync_source(source.id)
             assert summary.ok, summary.error
+            written += summary.written
+        return written
 
     def headers(self, token: str = DOCTOR_TOKEN) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}

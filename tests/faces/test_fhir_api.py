@@ -74,7 +74,18 @@ def test_a_read_keeps_the_hospital_resource_and_says_where_it_came_from(
     resource = client(district).reference("Observation", uuid).to_resource().serialize()
     assert_valid(resource)
     assert resource["code"] == original["code"]
-    assert resource["subject"]["reference"] == original["subject"]["reference"]
+    # the subject is the person's one passport Patient (id: the normalised national ID)
+    hospital_patient = owner.hospital.valid_resources("Patient")
+    patient_uuid = original["subject"]["reference"].split("/")[1]
+    (nid,) = [
+        i["value"]
+        for p in hospital_patient
+        if p["id"] == patient_uuid
+        for i in p["identifier"]
+        if i.get("type", {}).get("text") == "National ID"
+    ]
+    assert resource["subject"]["reference"] == f"Patient/{normalise_national_id(nid)}"
+    assert resource["subject"]["display"] == original["subject"]["display"]
     assert resource["meta"]["source"] == f"urn:sync2:hospital:{owner.hospital.id}"
     assert {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid}"} in resource["identifier"]
     provenance = httpx.get(
@@ -122,11 +133,16 @@ def test_patient_search_by_national_id(district: District) -> None:
                 nid_of[uuid] = normalise_national_id(ident["value"])  # spelled apart
     counts = {n: list(nid_of.values()).count(n) for n in nid_of.values()}
     nid = max(sorted(counts), key=lambda n: counts[n])
-    expected = {uuid for uuid, value in nid_of.items() if value == nid}
-    found = client(district).resources("Patient").search(identifier=nid).fetch_all()
-    assert {r["id"] for r in found} == expected
-    for resource in found:
-        assert_valid(resource.serialize())
+    expected = {f"urn:uuid:{uuid}" for uuid, value in nid_of.items() if value == nid}
+    assert len(expected) > 1, "the fixture's person is known at several hospitals"
+    (found,) = client(district).resources("Patient").search(identifier=nid).fetch_all()
+    resource = found.serialize()
+    assert_valid(resource)
+    assert resource["id"] == nid
+    kept = {i["value"] for i in resource["identifier"] if i.get("system") == "urn:ietf:rfc:3986"}
+    assert kept == expected
+    by_id = client(district).reference("Patient", nid).to_resource().serialize()
+    assert by_id == resource
 
 
 def test_new_record_types_are_read_and_searched(district: District) -> None:
