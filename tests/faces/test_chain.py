@@ -8,6 +8,7 @@ address catchment. The expected catchment comes from the simulators' own patient
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from catchment._address import address_value, parse_address_pattern, value_matches
@@ -122,6 +124,16 @@ def _compare(district: District, national: PassportStore, inside: set[str]) -> d
     return want
 
 
+def _served_as_fhir2_would(district: District, edited: str, voided: str, amended: str) -> None:
+    """At the district: the voided obs is served entered-in-error, the edited one is gone (410)
+    and left out of searches, its amendment is served."""
+    get = functools.partial(httpx.get, headers=district.headers(), timeout=10)
+    assert get(f"{district.fhir}/Observation/{voided}").json()["status"] == "entered-in-error"
+    assert get(f"{district.fhir}/Observation/{edited}").status_code == 410
+    found = get(f"{district.fhir}/Observation", params={"_id": f"{edited},{voided},{amended}"})
+    assert {e["resource"]["id"] for e in found.json()["entry"]} == {voided, amended}
+
+
 def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
     district: District, tmp_path: Path
 ) -> None:
@@ -154,6 +166,7 @@ def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
         amended = server.hospital.amend_observation(edited, 123.0)
         server.hospital.void_observation(voided)
         district.sync()
+        _served_as_fhir2_would(district, edited, voided, amended)
         _national_sync(config)
         assert national.get_records("district", "Observation", [edited])[edited]["status"] == (
             "superseded"

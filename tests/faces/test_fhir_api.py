@@ -6,15 +6,18 @@ hand-written resources the fixture stored, never from the server's answers.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import AuthorizationError, ResourceNotFound
+from typer.testing import CliRunner
 
 from mappers import normalise_national_id
 from mappers._validate import strict_validation
+from sync2.cli import app
 from sync2.store import AuditEntry
 
 from .conftest import CENTRAL_TOKEN, DOCTOR_TOKEN, District
@@ -251,3 +254,19 @@ def test_every_patient_read_is_audited_without_the_national_id(district: Distric
 
     assert hashlib.sha256(pid.encode()).hexdigest()[:16] in summary[0].details["patients"]
     assert all(pid not in repr(e.to_dict()) for e in entries)
+
+
+def test_passport_export_writes_the_same_ips_bundle_as_summary(district: District) -> None:
+    pid = next(iter(district.extra.values())).patient_id
+    served = httpx.get(
+        f"{district.fhir}/Patient/{pid}/$summary", headers=district.headers(), timeout=10
+    ).json()
+    result = CliRunner().invoke(
+        app, ["passport", "export", pid, "--format", "fhir", "--config", str(district.config_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == served
+    missing = CliRunner().invoke(
+        app, ["passport", "export", "NID-0000-0000", "--config", str(district.config_path)]
+    )
+    assert missing.exit_code == 1
