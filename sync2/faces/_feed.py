@@ -128,7 +128,8 @@ def render_page(
         _link(feed, "prev-archive", f"{feed_base}/{number - 1}")
     for item in entries:
         _entry(feed, category, item)
-    return etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
+    body: bytes = etree.tostring(feed, xml_declaration=True, encoding="UTF-8")
+    return body
 
 
 def _entry(feed: etree._Element, category: str, item: FeedEntry) -> None:

@@ -100,8 +100,8 @@ def served(
     resource = copy.deepcopy(raw) if raw else {}
     resource["resourceType"] = resource_type
     resource["id"] = uuid
-    meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
-    meta = dict(meta)
+    found = resource.get("meta")
+    meta: JSON = dict(found) if isinstance(found, dict) else {}
     meta.setdefault("source", f"urn:sync2:hospital:{source}")
     meta["lastUpdated"] = instant(changed_at)
     meta["versionId"] = str(round(changed_at * 1000))

@@ -16,6 +16,7 @@ import base64
 import binascii
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -133,8 +134,6 @@ def searchset(
     base = _fhir_base(request)
     links = [{"relation": "self", "url": str(request.url)}]
     if page.next_key is not None:
-        from urllib.parse import urlencode
-
         query = urlencode([*params, ("_cursor", encode_cursor(page.next_key))])
         links.append({"relation": "next", "url": f"{base}/{query_type}?{query}"})
     bundle: JSON = {"resourceType": "Bundle", "type": "searchset", "link": links}
@@ -155,84 +154,80 @@ def _fhir_base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + FHIR_PATH
 
 
-def build_router(
-    store: PassportStore,
-    hospitals: dict[str, str],
-    tokens: TokenLookup | None,
-    record_types: tuple[str, ...],
-) -> APIRouter:
-    """The FHIR face and the parent feed over ``store``."""
-    reader = FhirReader(store, hospitals)
-    feed = ParentFeed(store, record_types)
-    served_types = ("Patient", "Practitioner", "Location", "Provenance", *record_types)
-    router = APIRouter(route_class=FhirRoute)
+class _Face:
+    """The handlers of the FHIR face and the parent feed, over one store."""
 
-    def known_type(resource_type: str) -> None:
-        if resource_type not in served_types:
-            msg = (
-                f"unknown resource type {resource_type[:60]!r} (served: {', '.join(served_types)})"
-            )
+    def __init__(
+        self,
+        store: PassportStore,
+        hospitals: dict[str, str],
+        tokens: TokenLookup | None,
+        record_types: tuple[str, ...],
+    ) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.record_types = record_types
+        self.reader = FhirReader(store, hospitals)
+        self.feed = ParentFeed(store, record_types)
+        self.served_types = ("Patient", "Practitioner", "Location", "Provenance", *record_types)
+
+    def _known_type(self, resource_type: str) -> None:
+        if resource_type not in self.served_types:
+            served = ", ".join(self.served_types)
+            msg = f"unknown resource type {resource_type[:60]!r} (served: {served})"
             raise FhirError(404, "not-supported", msg)
 
-    @router.get(f"{FHIR_PATH}/metadata")
-    def metadata(request: Request) -> JSONResponse:
-        return fhir_json(capability_statement(_fhir_base(request), record_types))
+    def metadata(self, request: Request) -> JSONResponse:
+        return fhir_json(capability_statement(_fhir_base(request), self.record_types))
 
-    @router.get(FHIR_PATH + "/Patient/{rid}/$summary")
-    def summary(rid: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, tokens)
-        unknown = [k for k in request.query_params if k not in ("_format",)]
+    def summary(self, rid: str, request: Request) -> JSONResponse:
+        caller = authenticate(request, self.tokens)
+        unknown = [k for k in request.query_params if k != "_format"]
         if unknown:
             raise FhirError(400, "not-supported", f"unknown parameter {unknown[0]!r} for $summary")
         try:
-            pid, patients, records = reader.summary_parts(check_id("id", rid), _name(caller))
+            pid, patients, records = self.reader.summary_parts(check_id("id", rid), _name(caller))
         except BadSearch as exc:
             raise FhirError(400, "invalid", str(exc)) from exc
         except NotFound as exc:
             raise FhirError(404, "not-found", f"no passport patient {rid[:64]!r}") from exc
-        audit_read(store, _actor(caller), "FHIR Patient/$summary", {pid})
+        audit_read(self.store, _actor(caller), "FHIR Patient/$summary", {pid})
         return fhir_json(summary_bundle(pid, patients, records, _fhir_base(request)))
 
-    @router.get(FHIR_PATH + "/{resource_type}")
-    def search(resource_type: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, tokens)
-        known_type(resource_type)
+    def search(self, resource_type: str, request: Request) -> JSONResponse:
+        caller = authenticate(request, self.tokens)
+        self._known_type(resource_type)
+        pairs = list(request.query_params.multi_items())
         try:
-            query = parse_search(
-                resource_type,
-                list(request.query_params.multi_items()),
-                resource_type in record_types,
-            )
+            query = parse_search(resource_type, pairs, resource_type in self.record_types)
         except BadSearch as exc:
-            raise FhirError(
-                400, "not-supported" if "unknown" in str(exc) else "invalid", str(exc)
-            ) from exc
-        page = reader.search(query, _name(caller))
-        audit_read(store, _actor(caller), f"FHIR {resource_type} search", page.patient_ids)
+            code = "not-supported" if "unknown" in str(exc) else "invalid"
+            raise FhirError(400, code, str(exc)) from exc
+        page = self.reader.search(query, _name(caller))
+        audit_read(self.store, _actor(caller), f"FHIR {resource_type} search", page.patient_ids)
         return fhir_json(searchset(request, resource_type, page, query.params))
 
-    @router.get(FHIR_PATH + "/{resource_type}/{rid}")
-    def read(resource_type: str, rid: str, request: Request) -> JSONResponse:
-        caller = authenticate(request, tokens)
-        known_type(resource_type)
+    def read(self, resource_type: str, rid: str, request: Request) -> JSONResponse:
+        caller = authenticate(request, self.tokens)
+        self._known_type(resource_type)
         try:
-            resource, patients = reader.read(resource_type, check_id("id", rid), _name(caller))
+            resource, patients = self.reader.read(resource_type, check_id("id", rid), _name(caller))
         except BadSearch as exc:
             raise FhirError(400, "invalid", str(exc)) from exc
         except Gone as exc:
             raise FhirError(410, "deleted", f"{exc.args[0]} was replaced by an edit") from exc
         except NotFound as exc:
             raise FhirError(404, "not-found", f"no {exc.args[0]}") from exc
-        audit_read(store, _actor(caller), f"FHIR {resource_type} read", patients)
+        audit_read(self.store, _actor(caller), f"FHIR {resource_type} read", patients)
         return fhir_json(resource)
 
-    @router.get(FEED_PATH + "/{category}/{page}")
-    def feed_page(category: str, page: str, request: Request) -> Response:
-        caller = authenticate(request, tokens)
+    def feed_page(self, category: str, page: str, request: Request) -> Response:
+        caller = authenticate(request, self.tokens)
         if page != "recent" and not page.isdigit():
             raise FhirError(404, "not-found", "a feed page is 'recent' or a page number")
+        number = None if page == "recent" else int(page)
         try:
-            found = feed.page(category, None if page == "recent" else int(page), _name(caller))
+            found = self.feed.page(category, number, _name(caller))
         except UnknownCategory as exc:
             raise FhirError(404, "not-found", f"no feed {category[:40]!r}") from exc
         except NoSuchPage as exc:
@@ -248,6 +243,22 @@ def build_router(
         )
         return Response(body, media_type="application/atom+xml")
 
+
+def build_router(
+    store: PassportStore,
+    hospitals: dict[str, str],
+    tokens: TokenLookup | None,
+    record_types: tuple[str, ...],
+) -> APIRouter:
+    """The FHIR face and the parent feed over ``store``; plain (sync) handlers, so FastAPI runs
+    them in its thread pool. ``$summary`` is registered before the generic read."""
+    face = _Face(store, hospitals, tokens, record_types)
+    router = APIRouter(route_class=FhirRoute)
+    router.add_api_route(f"{FHIR_PATH}/metadata", face.metadata, methods=["GET"])
+    router.add_api_route(FHIR_PATH + "/Patient/{rid}/$summary", face.summary, methods=["GET"])
+    router.add_api_route(FHIR_PATH + "/{resource_type}", face.search, methods=["GET"])
+    router.add_api_route(FHIR_PATH + "/{resource_type}/{rid}", face.read, methods=["GET"])
+    router.add_api_route(FEED_PATH + "/{category}/{page}", face.feed_page, methods=["GET"])
     return router
 
 
