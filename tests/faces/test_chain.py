@@ -64,7 +64,7 @@ def _expected_people(district: District, pattern: str) -> tuple[set[str], set[st
     return inside, outside
 
 
-def _write_national(folder: Path, district: District, pattern: str) -> Path:
+def _write_national(folder: Path, district: District, pattern: str, mode: str) -> Path:
     path = folder / "national.toml"
     path.write_text(
         f'[passport]\nstore = "sqlite:///{folder / "national.db"}"\n\n'
@@ -72,7 +72,8 @@ def _write_national(folder: Path, district: District, pattern: str) -> Path:
         f'[catchment]\nstrategy = "address"\npatterns = ["{pattern}"]\n\n'
         '[[sources]]\nid = "district"\nname = "District passport"\n'
         f'base_url = "{district.url}"\nusername = "national"\n'
-        'password = "${NATIONAL_TOKEN}"\n',
+        'password = "${NATIONAL_TOKEN}"\n'
+        f'mode = "{mode}"\n',
         encoding="utf-8",
     )
     return path
@@ -117,7 +118,11 @@ def _compare(district: District, national: PassportStore, inside: set[str]) -> d
     hospital_ids = [s.id for s in district.config.sources]
     want = _records(district.store, hospital_ids, inside)
     got = _records(national, ["district"], inside)
-    assert set(got) == set(want)
+    assert set(got) <= set(want)
+    # a version edited away before the national first looked is not served (fhir2 answers 410
+    # for it too), so a new child never holds it; every other record is there
+    assert {want[k]["status"] for k in set(want) - set(got)} <= {"superseded"}
+    want = {k: v for k, v in want.items() if k in got}
     for key, doc in want.items():
         assert {f: got[key].get(f) for f in FIELDS} == {f: doc.get(f) for f in FIELDS}, key
         assert _origin(got[key]) == doc["hospital"], key  # the first hospital, kept
@@ -134,13 +139,14 @@ def _served_as_fhir2_would(district: District, edited: str, voided: str, amended
     assert {e["resource"]["id"] for e in found.json()["entry"]} == {voided, amended}
 
 
+@pytest.mark.parametrize("mode", ["feed", "poll"])
 def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
-    district: District, tmp_path: Path
+    district: District, tmp_path: Path, mode: str
 ) -> None:
     pattern, state = _state_pattern(district)
     inside, outside = _expected_people(district, pattern)
     assert inside and outside, "the fixture must have people on both sides of the catchment"
-    config = _write_national(tmp_path, district, pattern)
+    config = _write_national(tmp_path, district, pattern, mode)
 
     first = _national_sync(config)
     assert all(s["ok"] for s in first)

@@ -6,13 +6,20 @@ import time
 
 import pytest
 
+from mappers.documents import DoctorDoc, LocationDoc
 from sync2.store import PassportStore, StatusChange, WriteBatch
 from sync2.store._changes import ChangeKey, ChangeScan
+from sync2.store.mongodb import MongoStore
 
 from .conftest import backends
 from .test_contract import OBS, SRC, patient, record
 
 pytestmark = pytest.mark.parametrize("store", backends(), indirect=True)
+
+
+def _tick(store: PassportStore) -> None:
+    """Let the clock move past the store's change-time precision (MongoDB: one second)."""
+    time.sleep(1.05 if isinstance(store, MongoStore) else 0.01)
 
 
 def _key(doc: dict) -> ChangeKey:
@@ -23,9 +30,9 @@ def _write_three_batches(store: PassportStore) -> None:
     """r1..r3 first, then r4, then r5 (and an Encounter), each in its own write, a second apart
     (the MongoDB store keeps change times to the second)."""
     store.apply(WriteBatch(patients=[patient()], records=[record(f"r{i}") for i in (3, 1, 2)]))
-    time.sleep(1.05)
+    _tick(store)
     store.apply(WriteBatch(records=[record("r4", patient_id="NID2")]))
-    time.sleep(1.05)
+    _tick(store)
     store.apply(WriteBatch(records=[record("r5"), record("e1", resource_type="Encounter")]))
 
 
@@ -50,7 +57,7 @@ def test_a_changed_record_moves_to_the_end_and_a_keyset_reader_still_sees_it(
     _write_three_batches(store)
     first = store.scan_records(ChangeScan(resource_types=(OBS,)), limit=3)
     assert [d["uuid"] for d in first] == ["r1", "r2", "r3"]
-    time.sleep(1.05)
+    _tick(store)
     store.apply(WriteBatch(status_changes=[StatusChange(SRC, OBS, "r2", "entered-in-error")]))
     rest = store.scan_records(ChangeScan(resource_types=(OBS,), after=_key(first[-1])), limit=10)
     assert [d["uuid"] for d in rest] == ["r4", "r5", "r2"]
@@ -89,7 +96,7 @@ def test_filters_patient_uuid_time_status_source(store: PassportStore) -> None:
 
 def test_patient_links_in_change_order(store: PassportStore) -> None:
     store.apply(WriteBatch(patients=[patient("pat-1", "NID1"), patient("pat-0", "NID0")]))
-    time.sleep(1.05)
+    _tick(store)
     store.apply(WriteBatch(patients=[patient("pat-2", "NID2"), patient("pat-x", None)]))
     links = store.scan_patient_links(ChangeScan(), limit=10)
     # pat-x is not linked; within one write the order is the store's, across writes by time
@@ -101,3 +108,17 @@ def test_patient_links_in_change_order(store: PassportStore) -> None:
         "pat-2",
     ]
     assert store.count_patient_links_scanned(ChangeScan(patient_ids=("NID2",))) == 1
+
+
+def test_every_doctor_and_location_of_every_source(store: PassportStore) -> None:
+    store.apply(
+        WriteBatch(
+            doctors=[
+                DoctorDoc(source="b", uuid="d2", name="Dr B", content_hash="1"),
+                DoctorDoc(source=SRC, uuid="d1", name="Dr A", content_hash="2"),
+            ],
+            locations=[LocationDoc(source=SRC, uuid="l1", name="Ward", content_hash="3")],
+        )
+    )
+    assert [(d["source"], d["uuid"]) for d in store.list_doctors()] == [("b", "d2"), (SRC, "d1")]
+    assert [d["name"] for d in store.list_locations()] == ["Ward"]
