@@ -76,13 +76,15 @@ def start_serve(config_path: Path, port: int) -> subprocess.Popen[str]:
     raise RuntimeError(msg)
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
+def stop(proc: subprocess.Popen[str]) -> str:
+    """Stop ``sync2 serve``; what it logged."""
     proc.terminate()
     try:
-        proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        _out, err = proc.communicate()
+    return err or ""
 
 
 @dataclass
@@ -222,6 +224,10 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
         try:
             yield district
         finally:
-            stop(proc)
+            logged = stop(proc)
+            national_ids = {d["patient_id"] for d in store.scan_patient_links(_all_links())}
             pipeline.close()
             store.close()
+        # the service logged its requests (route templates), never a national ID
+        assert "request" in logged
+        assert not [nid for nid in national_ids if nid in logged]
