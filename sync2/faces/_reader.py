@@ -126,7 +126,8 @@ class FhirReader:
         out: list[JSON] = []
         patients: set[str] = set()
         next_key = None
-        for doc in rows(self.store.scan_records, scan, keep, ""):
+        batch = max(query.count, 50)  # most rows pass: read about a page at a time
+        for doc in rows(self.store.scan_records, scan, keep, "", batch):
             out.append(serve_record(doc))
             if doc.get("patient_id"):
                 patients.add(str(doc["patient_id"]))

@@ -17,7 +17,6 @@ Everything here is pure: dicts in, dicts out, no store and no HTTP.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from typing import Any
@@ -97,7 +96,9 @@ def served(
     >>> r["status"], r["meta"]["source"], r["meta"]["lastUpdated"], tag_codes(r, VIA_TAG)
     ('entered-in-error', 'urn:sync2:hospital:central', '1970-01-01T00:00:00.000+00:00', ['central'])
     """
-    resource = copy.deepcopy(raw) if raw else {}
+    # a shallow copy is enough: below, only top-level keys are set, and each nested value
+    # that changes (meta, identifier, subject) is replaced by a new object, never edited
+    resource = dict(raw) if raw else {}
     resource["resourceType"] = resource_type
     resource["id"] = uuid
     found = resource.get("meta")

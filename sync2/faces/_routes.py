@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -124,8 +125,9 @@ def _actor(caller: Caller | None) -> str:
     return caller.actor if caller is not None else "admin:local"
 
 
-def fhir_json(body: JSON, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=FHIR_JSON)
+def fhir_json(body: JSON, status: int = 200) -> Response:
+    """A FHIR JSON answer, serialised with orjson (several times faster on large pages)."""
+    return Response(orjson.dumps(body), status_code=status, media_type=FHIR_JSON)
 
 
 def searchset(
@@ -177,10 +179,10 @@ class _Face:
             msg = f"unknown resource type {resource_type[:60]!r} (served: {served})"
             raise FhirError(404, "not-supported", msg)
 
-    def metadata(self, request: Request) -> JSONResponse:
+    def metadata(self, request: Request) -> Response:
         return fhir_json(capability_statement(_fhir_base(request), self.record_types))
 
-    def summary(self, rid: str, request: Request) -> JSONResponse:
+    def summary(self, rid: str, request: Request) -> Response:
         caller = authenticate(request, self.tokens)
         unknown = [k for k in request.query_params if k != "_format"]
         if unknown:
@@ -194,7 +196,7 @@ class _Face:
         audit_read(self.store, _actor(caller), "FHIR Patient/$summary", {pid})
         return fhir_json(summary_bundle(pid, patients, records, _fhir_base(request)))
 
-    def search(self, resource_type: str, request: Request) -> JSONResponse:
+    def search(self, resource_type: str, request: Request) -> Response:
         caller = authenticate(request, self.tokens)
         self._known_type(resource_type)
         pairs = list(request.query_params.multi_items())
@@ -207,7 +209,7 @@ class _Face:
         audit_read(self.store, _actor(caller), f"FHIR {resource_type} search", page.patient_ids)
         return fhir_json(searchset(request, resource_type, page, query.params))
 
-    def read(self, resource_type: str, rid: str, request: Request) -> JSONResponse:
+    def read(self, resource_type: str, rid: str, request: Request) -> Response:
         caller = authenticate(request, self.tokens)
         self._known_type(resource_type)
         try:

@@ -41,14 +41,18 @@ def rows(
     scan: ChangeScan,
     keep: Callable[[JSON], bool],
     resource_type: str,
+    batch_size: int = _SCAN_BATCH,
 ) -> Iterator[JSON]:
     """Every row of the scan that passes ``keep``, reading the store a batch at a time by
-    keyset, so rows that change meanwhile are neither skipped nor read twice out of order."""
+    keyset, so rows that change meanwhile are neither skipped nor read twice out of order.
+    A caller that keeps every row and wants ``n`` passes ``batch_size=n``: nothing is read
+    that is not served."""
+    size = max(1, batch_size)
     while True:
-        batch = scan_fn(scan, limit=_SCAN_BATCH)
+        batch = scan_fn(scan, limit=size)
         for doc in batch:
             if keep(doc):
                 yield doc
-        if len(batch) < _SCAN_BATCH:
+        if len(batch) < size:
             return
         scan = replace(scan, after=row_key(batch[-1], resource_type))
