@@ -108,7 +108,7 @@ def render_page(
 
     Args:
         number: this page (0 only for an empty feed's ``recent``).
-        total_pages: the highest page number now.
+        total_pages: greater than ``number`` when a later page exists (next-archive).
         feed_base: ``.../ws/atomfeed/{category}``; numbered page URLs hang below it.
     """
     a = f"{{{ATOM_NS}}}"

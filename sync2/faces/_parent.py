@@ -33,7 +33,7 @@ class NoSuchPage(LookupError):
 @dataclass(frozen=True, slots=True)
 class FeedSlice:
     number: int
-    total_pages: int
+    total_pages: int  # at least number + 1 when a later page exists (all the links need)
     entries: list[FeedEntry]
 
 
@@ -77,20 +77,26 @@ class ParentFeed:
         own = (caller,) if caller else ()
         is_patient = rtype == "Patient"
         scan = ChangeScan(resource_types=None if is_patient else (rtype,), exclude_sources=own)
-        count_fn = (
-            self.store.count_patient_links_scanned
-            if is_patient
-            else self.store.count_records_scanned
-        )
-        pages = last_page(count_fn(scan))
-        current = pages if number is None else number
-        if number is not None and not 1 <= number <= pages:
-            msg = f"{category}/{number}"
-            raise NoSuchPage(msg)
-        if current == 0:
-            return FeedSlice(0, 0, [])
         scan_fn = self.store.scan_patient_links if is_patient else self.store.scan_records
-        rows = scan_fn(scan, limit=PAGE_SIZE, offset=(current - 1) * PAGE_SIZE)
+        if number is None:  # recent: the highest page, which needs the count
+            count_fn = (
+                self.store.count_patient_links_scanned
+                if is_patient
+                else self.store.count_records_scanned
+            )
+            number = last_page(count_fn(scan))
+            if number == 0:
+                return FeedSlice(0, 0, [])
+        if number < 1:
+            msg_0 = f"{category}/{number}"
+            raise NoSuchPage(msg_0)
+        # one row past the page tells whether a next page exists, without counting them all
+        rows = scan_fn(scan, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+        if not rows:
+            msg_0 = f"{category}/{number}"
+            raise NoSuchPage(msg_0)
+        total_pages = number + 1 if len(rows) > PAGE_SIZE else number
+        rows = rows[:PAGE_SIZE]
         # rows that came through the caller stay in the numbering (so pages do not depend on
         # what is in them) but are not announced to it
         rows = [
@@ -99,7 +105,7 @@ class ParentFeed:
         if is_patient:  # a hospital patient's change is news of its passport patient
             rows = [{**r, "uuid": r["patient_id"]} for r in rows]
         address_of = self._address_of(is_patient)
-        return FeedSlice(current, pages, [entry_of(r, rtype, address_of) for r in rows])
+        return FeedSlice(number, total_pages, [entry_of(r, rtype, address_of) for r in rows])
 
     def _address_of(self, is_patient: bool) -> Callable[[JSON], str | None]:
         cache: dict[str, str | None] = {}

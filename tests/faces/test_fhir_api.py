@@ -6,6 +6,7 @@ hand-written resources the fixture stored, never from the server's answers.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from mappers import normalise_national_id
 from mappers._validate import strict_validation
 from sync2.cli import app
+from sync2.sources.atomfeed import parse_page, read_entry
 from sync2.store import AuditEntry
 
 from .conftest import CENTRAL_TOKEN, DOCTOR_TOKEN, District
@@ -270,3 +272,37 @@ def test_passport_export_writes_the_same_ips_bundle_as_summary(district: Distric
         app, ["passport", "export", "NID-0000-0000", "--config", str(district.config_path)]
     )
     assert missing.exit_code == 1
+
+
+def test_the_feed_pages_every_record_once_in_the_atomfeed_format(district: District) -> None:
+    """Walked as the OpenMRS atomfeed client walks it: recent, back to page 1, then forward."""
+    get = functools.partial(httpx.get, headers=district.headers(), timeout=10)
+    recent = parse_page(get(f"{district.url}/ws/atomfeed/observation/recent").content, "recent")
+    assert recent.self_url and recent.self_url.endswith("/observation/recent")
+    assert recent.via_url and recent.next_archive is None
+    page = parse_page(get(recent.via_url).content, recent.via_url)
+    while page.prev_archive:
+        page = parse_page(get(page.prev_archive).content, page.prev_archive)
+    seen: list[str] = []
+    while True:
+        assert len(page.entries) == 5 or page.next_archive is None
+        for entry in page.entries:
+            event = read_entry(entry, page.url)
+            assert (event.resource_type, event.action) == ("Observation", "UPDATED")
+            assert event.filters and event.filters[0].bean == "atomfeed.locationFeedFilterStrategy"
+            seen.append(event.uuid)
+        if page.next_archive is None:
+            break
+        page = parse_page(get(page.next_archive).content, page.next_archive)
+    stored = {
+        d["uuid"]
+        for s in district.config.sources
+        for d in district.store.find_records(s.id, "Observation")
+    }
+    assert sorted(seen) == sorted(stored)
+    assert page.via_url == recent.via_url
+    assert get(f"{district.url}/ws/atomfeed/observation/9999").status_code == 404
+    assert get(f"{district.url}/ws/atomfeed/observation/0").status_code == 404
+    assert get(f"{district.url}/ws/atomfeed/nonsense/recent").status_code == 404
+    empty = parse_page(get(f"{district.url}/ws/atomfeed/visit/recent").content, "visit")
+    assert empty.entries == []
