@@ -215,7 +215,7 @@ def serve_patient(patient_id: str, links: list[JSON], hospitals: dict[str, str])
 
 
 def serve_directory(doc: JSON, resource_type: str, hospitals: dict[str, str]) -> JSON:
-    """A stored patient link, doctor or location as served; ``hospitals``: source id -> name."""
+    """A stored doctor or location as served; ``hospitals``: source id -> name."""
     source = str(doc["source"])
     changed_at = doc.get("changed_at")
     if changed_at is None:  # doctors and locations keep the hospital's own time only

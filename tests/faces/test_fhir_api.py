@@ -306,3 +306,16 @@ def test_the_feed_pages_every_record_once_in_the_atomfeed_format(district: Distr
     assert get(f"{district.url}/ws/atomfeed/nonsense/recent").status_code == 404
     empty = parse_page(get(f"{district.url}/ws/atomfeed/visit/recent").content, "visit")
     assert empty.entries == []
+
+
+@pytest.mark.parametrize("rtype", ["Patient", "Encounter", "Location", "Practitioner", "Condition"])
+def test_every_type_answers_a_strictly_valid_searchset(district: District, rtype: str) -> None:
+    response = httpx.get(
+        f"{district.fhir}/{rtype}", params={"_count": 20}, headers=district.headers(), timeout=10
+    )
+    bundle = response.json()
+    assert response.status_code == 200
+    assert_valid(bundle)
+    assert bundle["type"] == "searchset"
+    if rtype in ("Patient", "Encounter", "Location"):
+        assert bundle["entry"], f"the district holds {rtype} resources"
