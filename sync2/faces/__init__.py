@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mappers import SUPPORTED_TYPES
+
 from ..config import Config
 from ..store import PassportStore
 from ._audit import audit_read
@@ -17,18 +19,10 @@ from ._reader import FhirReader, NotFound
 from ._resources import JSON
 from ._routes import FEED_PATH, FHIR_PATH, TokenLookup, build_router
 
-#: The clinical types the face serves, each a FHIR type stored in ``medicalrecords``. A type
-#: the passport does not hold yet simply has no rows.
-RECORD_TYPES = (
-    "Observation",
-    "Encounter",
-    "AllergyIntolerance",
-    "Condition",
-    "MedicationRequest",
-    "MedicationDispense",
-    "ServiceRequest",
-    "DiagnosticReport",
-)
+#: The clinical types the face serves: every type the mappers bring into ``medicalrecords``
+#: (everything they map but patients, doctors and locations), so a type the passport learns
+#: to hold is served with no change here.
+RECORD_TYPES = tuple(t for t in SUPPORTED_TYPES if t not in ("Patient", "Practitioner", "Location"))
 
 __all__ = ["FEED_PATH", "FHIR_PATH", "RECORD_TYPES", "NotFound", "patient_summary", "router"]
 

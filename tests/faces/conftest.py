@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mappers import MappingContext, map_resource
 from mappers.documents import RecordDoc
 from sync2.config import Config, load_config
 from sync2.pipeline import Pipeline
@@ -184,23 +185,28 @@ def new_type_records(store: PassportStore, patient_id: str) -> dict[str, RecordD
             "subject": subject,
         },
     }
+    dates = {
+        "AllergyIntolerance": "recordedDate",
+        "Condition": "recordedDate",
+        "MedicationRequest": "authoredOn",
+        "DiagnosticReport": "effectiveDateTime",
+    }
+    hospital = next(h.get("name") for h in [*store.list_hospitals(), {"name": source}])
+    ctx = MappingContext(source=source, hospital=hospital)
     records: dict[str, RecordDoc] = {}
     for index, (rtype, body) in enumerate(resources.items()):
         uuid = f"0000000{index}-aaaa-4bbb-8ccc-000000000001"
-        records[rtype] = RecordDoc(
-            source=source,
-            resource_type=rtype,
-            uuid=uuid,
-            patient_uuid=patient_uuid,
-            type="other",
-            name=str(body.get("code", body.get("medicationCodeableConcept", {})).get("text")),
-            effective=f"2025-01-0{index + 1}T10:00:00+00:00",
-            hospital=source,
-            version="1735725600000",
-            content_hash=f"hand-written-{rtype}",
-            raw={"resourceType": rtype, "id": uuid, **body},
-            patient_id=patient_id,
-        )
+        raw = {
+            "resourceType": rtype,
+            "id": uuid,
+            "meta": {"versionId": "1735725600000", "lastUpdated": "2025-01-01T10:00:00+00:00"},
+            dates[rtype]: f"2025-01-0{index + 1}T10:00:00+00:00",
+            **body,
+        }
+        doc = map_resource(raw, ctx)  # stored as the engine would store it
+        assert isinstance(doc, RecordDoc)
+        doc.patient_id = patient_id
+        records[rtype] = doc
     store.apply(WriteBatch(records=list(records.values())))
     return records
 

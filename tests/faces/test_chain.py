@@ -28,6 +28,11 @@ from .conftest import NATIONAL_TOKEN, District
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 FIELDS = ("value", "unit", "status", "doctor", "effective", "name")
+#: the default feeds, and the district's feeds of the types the passport has learned to hold
+FEEDS = ["location", "patient", "visit", "encounter", "observation", "allergyintolerance",
+         "condition", "medicationrequest", "diagnosticreport"]  # fmt: skip
+TYPES = ("Observation", "Encounter", "AllergyIntolerance", "Condition", "MedicationRequest",
+         "DiagnosticReport")  # fmt: skip
 
 
 def _state_pattern(district: District) -> tuple[str, str]:
@@ -73,7 +78,8 @@ def _write_national(folder: Path, district: District, pattern: str, mode: str) -
         '[[sources]]\nid = "district"\nname = "District passport"\n'
         f'base_url = "{district.url}"\nusername = "national"\n'
         'password = "${NATIONAL_TOKEN}"\n'
-        f'mode = "{mode}"\n',
+        f'mode = "{mode}"\n'
+        f"feeds = {json.dumps(FEEDS)}\n",
         encoding="utf-8",
     )
     return path
@@ -96,11 +102,11 @@ def _national_sync(config: Path) -> list[dict[str, Any]]:
 
 
 def _records(
-    store: PassportStore, sources: list[str], patients: set[str]
+    store: PassportStore, sources: list[str], patients: set[str], types: tuple[str, ...]
 ) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for source in sources:
-        for rtype in ("Observation", "Encounter"):
+        for rtype in types:
             for doc in store.find_records(source, rtype):
                 if doc.get("patient_id") in patients:
                     found[f"{rtype}/{doc['uuid']}"] = doc
@@ -114,10 +120,12 @@ def _origin(doc: dict[str, Any]) -> str | None:
     return None
 
 
-def _compare(district: District, national: PassportStore, inside: set[str]) -> dict[str, Any]:
+def _compare(
+    district: District, national: PassportStore, inside: set[str], types: tuple[str, ...]
+) -> dict[str, Any]:
     hospital_ids = [s.id for s in district.config.sources]
-    want = _records(district.store, hospital_ids, inside)
-    got = _records(national, ["district"], inside)
+    want = _records(district.store, hospital_ids, inside, types)
+    got = _records(national, ["district"], inside, types)
     assert set(got) <= set(want)
     # a version edited away before the national first looked is not served (fhir2 answers 410
     # for it too), so a new child never holds it; every other record is there
@@ -147,6 +155,9 @@ def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
     inside, outside = _expected_people(district, pattern)
     assert inside and outside, "the fixture must have people on both sides of the catchment"
     config = _write_national(tmp_path, district, pattern, mode)
+    # poll mode polls the types the source's category table knows (observations, encounters,
+    # patients, locations); the feed carries every type the district holds
+    types = TYPES if mode == "feed" else TYPES[:2]
 
     first = _national_sync(config)
     assert all(s["ok"] for s in first)
@@ -154,7 +165,7 @@ def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
     try:
         held = {p for p in inside | outside if national.get_patient(p) is not None}
         assert held == inside
-        want = _compare(district, national, inside)
+        want = _compare(district, national, inside, types)
         assert want, "the catchment holds records"
 
         # an edit and a void at a hospital, for people in the catchment
@@ -184,7 +195,7 @@ def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
             national.get_records("district", "Observation", [amended])[amended]["value"]
             == (district.store.get_records("central", "Observation", [amended])[amended]["value"])
         )
-        _compare(district, national, inside)
+        _compare(district, national, inside, types)
 
         # nothing new: a re-sync writes nothing at either hop
         assert district.sync() == 0
