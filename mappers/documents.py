@@ -178,11 +178,15 @@ def _shallow_dict(doc: Any) -> dict[str, Any]:
     cls = type(doc)
     known = _FIELD_NAMES.get(cls)
     if known is None:
-        every = tuple(f.name for f in fields(doc))
-        known = _FIELD_NAMES[cls] = (every, tuple(n for n in every if n in _SPARSE))
+        every = [f.name for f in fields(doc)]
+        known = _FIELD_NAMES[cls] = (
+            tuple(n for n in every if n not in _SPARSE),
+            tuple(n for n in every if n in _SPARSE),
+        )
     names, sparse = known
     out = {name: getattr(doc, name) for name in names}
     for name in sparse:
-        if not out[name]:
-            del out[name]
+        value = getattr(doc, name)
+        if value:
+            out[name] = value
     return out
