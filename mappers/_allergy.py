@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._clinical import (
+    category_codes,
     clinical_record,
     compact,
     concept_name,
@@ -78,7 +79,7 @@ def map_allergy(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
         "comment": comment,
         **compact(
             {
-                "category": [c for c in resource.get("category") or [] if isinstance(c, str)],
+                "category": category_codes(resource),
                 "allergyType": str_or_none(resource.get("type")),
                 "onset": when(resource, "onsetDateTime", "onsetPeriod"),
                 "recordedDate": str_or_none(resource.get("recordedDate")),

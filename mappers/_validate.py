@@ -11,12 +11,12 @@ from typing import Any
 from ._fhir import JSON
 
 #: Repeating elements that real clients sometimes send as a single object.
-_REPEATING = (
+_REPEATING = frozenset((
     "identifier", "name", "telecom", "address", "category", "hasMember", "participant",
     "location", "referenceRange", "interpretation", "reasonCode", "type", "reaction", "note",
     "dosageInstruction", "basedOn", "result", "performer", "replaces",
     "authorizingPrescription", "extension",
-)  # fmt: skip
+))  # fmt: skip
 #: Elements of those names that are single in a given type (Location.address is one Address).
 _SINGLE = {
     "Location": frozenset({"address", "type"}),
@@ -34,11 +34,10 @@ def tolerance_notes(resource: JSON) -> list[str]:
     []
     """
     rtype = str(resource.get("resourceType"))
-    single = _SINGLE.get(rtype, frozenset())
     return [
         f"tolerant: {rtype}.{key} is an object, read as a list of one"
-        for key in _REPEATING
-        if key not in single and isinstance(resource.get(key), dict)
+        for key, value in resource.items()
+        if isinstance(value, dict) and key in _REPEATING and key not in _SINGLE.get(rtype, ())
     ]
 
 

@@ -158,7 +158,10 @@ class LocationDoc:
 Document = PatientDoc | RecordDoc | DoctorDoc | LocationDoc
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+#: Record fields only some types use: left out of ``to_dict`` while empty, so the millions of
+#: stored observations do not each carry them (their defaults come back on load).
+_SPARSE = frozenset({"supersedes", "based_on", "doctor_uuid", "facility_uuid"})
 
 
 def _shallow_dict(doc: Any) -> dict[str, Any]:
@@ -166,9 +169,24 @@ def _shallow_dict(doc: Any) -> dict[str, Any]:
 
     ``dataclasses.asdict`` deep-copies the raw FHIR resource of every record, which cost more
     than mapping it; the store serialises the result at once, so a shallow view is enough.
+
+    >>> d = RecordDoc(source="s", resource_type="Observation", uuid="o", patient_uuid=None,
+    ...     type="vital", name="Weight", supersedes="o0").to_dict()
+    >>> d["supersedes"], "based_on" in d, RecordDoc(**d).based_on
+    ('o0', False, [])
     """
     cls = type(doc)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(doc))
-    return {name: getattr(doc, name) for name in names}
+    known = _FIELD_NAMES.get(cls)
+    if known is None:
+        every = [f.name for f in fields(doc)]
+        known = _FIELD_NAMES[cls] = (
+            tuple(n for n in every if n not in _SPARSE),
+            tuple(n for n in every if n in _SPARSE),
+        )
+    names, sparse = known
+    out = {name: getattr(doc, name) for name in names}
+    for name in sparse:
+        value = getattr(doc, name)
+        if value:
+            out[name] = value
+    return out

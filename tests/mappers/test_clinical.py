@@ -111,6 +111,7 @@ def test_allergy_entered_in_error(verification: str, status: str) -> None:
             "id": "a1",
             "patient": {"reference": "Patient/p1"},
             "code": {"text": "Penicillin"},
+            "category": "medication",  # one code where fhir2 sends a list
             "verificationStatus": {"coding": [{"code": verification}]},
             "criticality": "high",
             "reaction": [
@@ -121,6 +122,7 @@ def test_allergy_entered_in_error(verification: str, status: str) -> None:
     )
     assert (doc.status, doc.patient_uuid, doc.value) == (status, "p1", "Rash, Anaphylaxis")
     assert (doc.data["severity"], doc.data["criticality"]) == ("severe", "high")
+    assert doc.data["category"] == ["medication"]
 
 
 @pytest.mark.parametrize(
