@@ -15,9 +15,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple, overload
 
-from . import _fhir
+from ._clinical import ClinicalMutations, clinical_category
 from ._concepts import DIAGNOSES, KINDS, NOTES, Concept
-from ._records import Encounter, Location, Obs, Patient, Practitioner, Rec, Table
+from ._records import Clinical, Encounter, Location, Obs, Patient, Practitioner, Rec, Table
+from ._render import render
 from ._util import new_uuid
 
 
@@ -34,6 +35,18 @@ CATEGORIES: dict[str, FeedCategory] = {
     "encounter": FeedCategory("Encounter", "encounter", "Encounter"),
     "observation": FeedCategory("Observation", "obs", "Observation"),
     "location": FeedCategory("Location", "location", "Location"),
+    # atomfeed's defaults for allergies and orders; test_order keeps the DSTU3 link name the
+    # published fhir2 link configuration carries (google/fhir-data-pipes)
+    "allergy": FeedCategory("Allergy", "allergy", "AllergyIntolerance"),
+    "drug_order": FeedCategory("DrugOrder", "drug_order", "MedicationRequest"),
+    "test_order": FeedCategory("TestOrder", "test_order", "ProcedureRequest"),
+    # not in atomfeed's default configuration: a hospital adds them to customAtomfeedConfig.json
+    "condition": FeedCategory("Condition", "condition", "Condition"),
+    "diagnosis": FeedCategory("Diagnosis", "encounterdiagnosis", "Condition"),
+    "medication_dispense": FeedCategory(
+        "MedicationDispense", "medicationdispense", "MedicationDispense"
+    ),
+    "diagnostic_report": FeedCategory("DiagnosticReport", "diagnosticreport", "DiagnosticReport"),
 }
 
 
@@ -142,7 +155,7 @@ def normalise_national_id(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
-class Hospital:
+class Hospital(ClinicalMutations):
     """An OpenMRS 2.x server's data: thread-safe, mutated live while a server serves it."""
 
     def __init__(self, id: str, name: str, *, seed: int = 0, feed_filter: bool = False) -> None:
@@ -159,6 +172,24 @@ class Hospital:
         self.practitioners = Table()  # providers
         self.users = Table()  # users: the Practitioner search quirk
         self.locations = Table()
+        #: FHIR type -> its table (Practitioner: providers only; users are a search quirk)
+        self.tables: dict[str, Table] = {
+            "Patient": self.patients,
+            "Encounter": self.encounters,
+            "Observation": self.observations,
+            "Location": self.locations,
+            "Practitioner": self.practitioners,
+            "AllergyIntolerance": Table(),
+            "Condition": Table(),
+            "MedicationRequest": Table(append_only=True),  # orders: immutable, date_created
+            "ServiceRequest": Table(append_only=True),
+            "MedicationDispense": Table(append_only=True),
+            "DiagnosticReport": Table(),
+        }
+        #: True: Practitioner and Location references carry no ``display`` (older fhir2)
+        self.bare_references = False
+        #: True: searches ignore ``_sort`` (rows in primary-key order), as some servers do
+        self.ignore_sort = False
         self.identifiers: dict[str, list[tuple[str, Patient]]] = {}
         self.feeds: dict[str, Feed] = {c: Feed() for c in CATEGORIES}
         self.root_location: Location | None = None
@@ -193,6 +224,8 @@ class Hospital:
     def _category(rec: Rec) -> str:
         if isinstance(rec, Obs):
             return "observation"
+        if isinstance(rec, Clinical):
+            return clinical_category(rec)
         if isinstance(rec, Encounter):
             return "visit" if rec.is_visit else "encounter"
         return rec.resource_type.lower()
@@ -200,12 +233,7 @@ class Hospital:
     def _table(self, rec: Rec) -> Table:
         if isinstance(rec, Practitioner):
             return self.users if rec.is_user else self.practitioners
-        return {
-            "Patient": self.patients,
-            "Encounter": self.encounters,
-            "Observation": self.observations,
-            "Location": self.locations,
-        }[rec.resource_type]
+        return self.tables[rec.resource_type]
 
     def _dirty(self, recs: Iterable[Rec]) -> None:
         for rec in recs:
@@ -215,11 +243,15 @@ class Hospital:
         """Compact FHIR JSON of ``rec``, cached (bounded) until the row changes."""
         text = self._json.get(rec)
         if text is None:
-            text = json.dumps(_fhir.render(rec), separators=(",", ":"), ensure_ascii=False)
+            text = json.dumps(self.render(rec), separators=(",", ":"), ensure_ascii=False)
             if len(self._json) >= JSON_CACHE_SIZE:
                 del self._json[next(iter(self._json))]
             self._json[rec] = text
         return text
+
+    def render(self, rec: Rec) -> dict[str, Any]:
+        """``rec`` as this server's fhir2 renders it (uncached)."""
+        return render(rec, bare_references=self.bare_references)
 
     # ---------------------------------------------------------------- primitives
     def _insert(self, rec: Rec) -> None:
@@ -237,6 +269,8 @@ class Hospital:
             rec.encounter.obs.append(rec)
             if rec.group is not None:
                 self._dirty([rec.group])
+        elif isinstance(rec, Clinical):
+            rec.patient.clinical.append(rec)
         if not isinstance(rec, Practitioner):
             self._event(self._category(rec), "CREATED", rec, rec.date_created)
 
@@ -247,8 +281,9 @@ class Hospital:
 
     def _touch(self, rec: Rec, when: int) -> None:
         self.version += 1
-        if not isinstance(rec, Obs):
-            self._table(rec).touch(rec, when)
+        table = self._table(rec)
+        if not table.append_only:  # obs, orders, dispenses: lastUpdated is date_created
+            table.touch(rec, when)
         self._dirty([rec])
         self._event(self._category(rec), "UPDATED", rec, when)
 
@@ -276,12 +311,7 @@ class Hospital:
         """The row behind ``{resource_type}/{uuid}`` (voided or not), or None."""
         if resource_type == "Practitioner":
             return self.practitioners.get(uuid) or self.users.get(uuid)
-        table = {
-            "Patient": self.patients,
-            "Encounter": self.encounters,
-            "Observation": self.observations,
-            "Location": self.locations,
-        }.get(resource_type)
+        table = self.tables.get(resource_type)
         return table.get(uuid) if table is not None else None
 
     # ---------------------------------------------------------------- building blocks
@@ -468,15 +498,9 @@ class Hospital:
 
         Practitioner means providers only (users are a search quirk, not clinical data).
         """
-        table = {
-            "Patient": self.patients,
-            "Encounter": self.encounters,
-            "Observation": self.observations,
-            "Location": self.locations,
-            "Practitioner": self.practitioners,
-        }[resource_type]
+        table = self.tables[resource_type]
         with self.lock:
-            return [_fhir.render(r) for r in table.rows if not r.voided]
+            return [self.render(r) for r in table.rows if not r.voided]
 
     def valid_observations(self) -> list[dict[str, Any]]:
         return self.valid_resources("Observation")
@@ -491,7 +515,7 @@ class Hospital:
         with self.lock:
             for p in self.patients.rows:
                 if not p.voided and normalise_national_id(p.national_id) == want:  # type: ignore[attr-defined]
-                    return _fhir.render(p)
+                    return self.render(p)
         return None
 
 
