@@ -63,5 +63,10 @@ class BadResponseError(BadRecordError):
     """A response body is not what was asked for (not JSON, wrong type, oversized)."""
 
 
+class OutOfOrderServer(Sync2Error):
+    """A server that ignores ``_sort=_lastUpdated``: a watermark over its pages would skip
+    records, so the source stops and names the setting that avoids searching by time."""
+
+
 class StoreError(Sync2Error):
     """The passport store could not complete an operation."""

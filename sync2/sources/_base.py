@@ -15,7 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: FHIR resource types sync2 pulls, in dependency order.
-RESOURCE_TYPES = ("Location", "Practitioner", "Patient", "Encounter", "Observation")
+RESOURCE_TYPES = (
+    "Location",
+    "Practitioner",
+    "Patient",
+    "Encounter",
+    "Observation",
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationDispense",
+    "ServiceRequest",
+    "DiagnosticReport",
+)
+#: The types that become passport records (each belongs to one source patient).
+RECORD_RESOURCE_TYPES = RESOURCE_TYPES[3:]
 
 
 @dataclass(slots=True)
