@@ -321,6 +321,44 @@ class ClinicalMutations:
             if not rec.voided:
                 self._void(rec, self.now())
 
+    def history_truth(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """What a correct passport holds for the whole-history types, from the rows alone:
+        type -> uuid -> ``{"valid": bool, "superseded_by": uuid | None, "row": the row}``.
+
+        Voided rows are not valid; an order with a live successor (revise, discontinue) is
+        superseded by it; a test order with a live report is superseded by the report.
+        """
+        with self.lock:
+            successor: dict[str, str] = {}
+            for rtype in ("MedicationRequest", "ServiceRequest", "DiagnosticReport"):
+                for rec in self.tables[rtype].rows:
+                    if rec.voided:
+                        continue
+                    earlier = rec.order if isinstance(rec, Report) else rec.previous  # type: ignore[attr-defined]
+                    if earlier is not None:
+                        successor[earlier.uuid] = rec.uuid
+            out: dict[str, dict[str, dict[str, Any]]] = {}
+            for rtype in _TRUTH_TYPES:
+                out[rtype] = {
+                    rec.uuid: {
+                        "valid": not rec.voided and rec.uuid not in successor,
+                        "superseded_by": None if rec.voided else successor.get(rec.uuid),
+                        "row": rec,
+                    }
+                    for rec in self.tables[rtype].rows
+                }
+            return out
+
+
+_TRUTH_TYPES = (
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationDispense",
+    "ServiceRequest",
+    "DiagnosticReport",
+)
+
 
 def plan_clinical(
     h: ClinicalMutations, rng: random.Random, p: Patient, encounters: list[Encounter]

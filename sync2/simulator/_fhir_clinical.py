@@ -224,6 +224,10 @@ def service_request(o: TestOrder) -> dict[str, Any]:
     out["occurrencePeriod"] = period
     if o.provider is not None:
         out["requester"] = practitioner_ref(o.provider)
+    if o.previous is not None:
+        out["replaces"] = [
+            {"reference": f"ServiceRequest/{o.previous.uuid}", "type": "ServiceRequest"}
+        ]
     return out
 
 
