@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import SourceUnavailable, Sync2Error
-from ._summary import SyncSummary
 from ._lookups import prefetch_lookups
+from ._summary import SyncSummary
 from .sources._base import Source, SourceBatch
 from .store import AuditEntry, FailedEvent
 from .store._base import (
