@@ -18,7 +18,6 @@ from conflicts.records import VISIBLE_FIELDS, edit_changes, synced_record, visib
 from mappers.documents import RECORD_RESOURCE_TYPES, PatientDoc
 
 from ._patient_links import patient_uuid_of
-from .sources._base import RECORD_RESOURCE_TYPES
 from .store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
 
 #: the record types a source patient has (its link moves them together)

@@ -34,6 +34,7 @@ from mappers import (
     map_resource,
 )
 from mappers.documents import (
+    RECORD_RESOURCE_TYPES,
     STATUS_AMENDED,
     STATUS_ENTERED_IN_ERROR,
     STATUS_SUPERSEDED,
@@ -56,7 +57,7 @@ from ._prefetch import prefetch
 from ._references import NameCache
 from ._summary import SyncSummary
 from .config import Config, SourceConfig
-from .sources._base import RECORD_RESOURCE_TYPES, Failure, Gone, Source, SourceBatch
+from .sources._base import Failure, Gone, Source, SourceBatch
 from .store import (
     AuditEntry,
     Conflict,

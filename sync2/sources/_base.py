@@ -28,8 +28,6 @@ RESOURCE_TYPES = (
     "ServiceRequest",
     "DiagnosticReport",
 )
-#: The types that become passport records (each belongs to one source patient).
-RECORD_RESOURCE_TYPES = RESOURCE_TYPES[3:]
 
 
 @dataclass(slots=True)

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conflicts.hashing import canonical_hash
+from mappers.documents import RECORD_RESOURCE_TYPES
 
 from .._errors import BadFeedError, OutOfOrderServer, SourceUnavailable, TransientSourceError
 from ..config import HttpConfig, SourceConfig
-from ._base import RECORD_RESOURCE_TYPES, Failure, FetchResult, Source, SourceBatch
+from ._base import Failure, FetchResult, Source, SourceBatch
 from ._window import close_window
 from .atomfeed import (
     CATEGORY_TYPES,
