@@ -15,23 +15,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mappers import ref_id
+from mappers.documents import RECORD_RESOURCE_TYPES
 
 from ._references import NameCache, hold_back, resolve_references
 from .sources._base import FetchResult, Source, SourceBatch
 from .store import PassportStore
 
 #: types whose doctor and facility may come from their encounter, and that belong to a patient
-_WITH_ENCOUNTER = frozenset(
-    {
-        "Observation",
-        "AllergyIntolerance",
-        "Condition",
-        "MedicationRequest",
-        "MedicationDispense",
-        "ServiceRequest",
-        "DiagnosticReport",
-    }
-)
+WITH_ENCOUNTER = frozenset(RECORD_RESOURCE_TYPES) - {"Encounter"}
 
 
 def encounter_ref(resource: dict[str, Any]) -> str | None:
@@ -98,12 +89,12 @@ def prefetch_lookups(
     encounters: set[str] = set()
     patients: set[str] = set()
     for resource in batch.resources:
-        rtype = resource.get("resourceType")
-        if rtype in _WITH_ENCOUNTER:
+        rtype = str(resource.get("resourceType"))  # any JSON value: a malformed one fails later
+        if rtype in WITH_ENCOUNTER:
             enc = encounter_ref(resource)
             if enc and ("Encounter", enc) not in in_batch:
                 encounters.add(enc)
-        if rtype in _WITH_ENCOUNTER or rtype == "Encounter":
+        if rtype in WITH_ENCOUNTER or rtype == "Encounter":
             patient = ref_id(resource.get("subject")) or ref_id(resource.get("patient"))
             if patient and ("Patient", patient) not in in_batch:
                 patients.add(patient)

@@ -48,7 +48,7 @@ from ._catchment import CatchmentEngine, tag_filter_for
 from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
 from ._history import link_history
-from ._lookups import encounter_ref, prefetch_lookups
+from ._lookups import WITH_ENCOUNTER, encounter_ref, prefetch_lookups
 from ._manual import ManualActions
 from ._passport_admin import PassportAdmin
 from ._patient_links import PatientLinker
@@ -76,8 +76,6 @@ log = logging.getLogger(__name__)
 
 _ENCOUNTER_CACHE_SIZE = 200_000
 _TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
-#: mapped once their encounter's doctor and facility are known (the second pass of prepare)
-_WITH_ENCOUNTER = frozenset(RECORD_RESOURCE_TYPES) - {"Encounter"}
 
 
 @dataclass(slots=True)
@@ -347,7 +345,7 @@ class Pipeline(ManualActions):
                     info = encounter_info(resource)
                     ctx.encounters[key[1]] = self._encounter_cache(source.id)[key[1]] = info
                     continue
-                if rtype in _WITH_ENCOUNTER:
+                if key[0] in WITH_ENCOUNTER:
                     continue
                 doc = map_resource(resource, ctx)
             except MappingError as exc:
@@ -365,13 +363,13 @@ class Pipeline(ManualActions):
         dependent = [
             r
             for r in resources
-            if r.get("resourceType") in _WITH_ENCOUNTER
+            if str(r.get("resourceType")) in WITH_ENCOUNTER
             and (str(r.get("resourceType")), str(r.get("id"))) not in open_keys
         ]
         unreadable = self._load_encounter_context(source, dependent, ctx, records)
         for resource in resources:
-            rtype = resource.get("resourceType")
-            if rtype != "Encounter" and rtype not in _WITH_ENCOUNTER:
+            rtype = str(resource.get("resourceType"))
+            if rtype != "Encounter" and rtype not in WITH_ENCOUNTER:
                 continue
             key = (str(rtype), str(resource.get("id")))
             if key in open_keys:
