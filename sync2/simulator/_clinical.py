@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._concepts import ALLERGENS, DIAGNOSES, DRUGS, FREQUENCIES, REACTIONS, TESTS
 from ._records import (
+    CLINICAL_TYPES,
     Allergy,
     Clinical,
     Condition,
@@ -212,8 +213,21 @@ class ClinicalMutations:
             raise ValueError(msg)
         with self.lock:
             old: DrugOrder = self._row("MedicationRequest", uuid, "drug order")
-            self._check_open(old)
-            when = self.now()
+            return self._successor(old, "REVISE", changes)
+
+    def discontinue_order(self, uuid: str) -> str:
+        """Stop a drug or test order: a DISCONTINUE order pointing at it; its uuid."""
+        with self.lock:
+            drugs = self.tables["MedicationRequest"]
+            rtype = "MedicationRequest" if uuid in drugs.by_uuid else "ServiceRequest"
+            return self._successor(self._row(rtype, uuid, "order"), "DISCONTINUE", {})
+
+    def _successor(self, old: Order, action: str, changes: dict[str, Any]) -> str:
+        """Save the order that revises or discontinues ``old`` and stop ``old``."""
+        self._check_open(old)
+        when = self.now()
+        new: Order
+        if isinstance(old, DrugOrder):
             new = DrugOrder(
                 new_uuid(self.rng),
                 when,
@@ -224,44 +238,16 @@ class ClinicalMutations:
                 float(changes.get("dose", old.dose)),
                 str(changes.get("frequency", old.frequency)),
                 int(changes.get("duration", old.duration)),
-                action="REVISE",
-                previous=old,
             )
-            self._insert(new)
-            self._stop(old, when)
-            return new.uuid
-
-    def discontinue_order(self, uuid: str) -> str:
-        """Stop a drug or test order: a DISCONTINUE order pointing at it; its uuid."""
-        with self.lock:
-            table = "MedicationRequest" if uuid in self.tables["MedicationRequest"].by_uuid else ""
-            old: Order = self._row(table or "ServiceRequest", uuid, "order")
-            self._check_open(old)
-            when = self.now()
-            new: Order
-            if isinstance(old, DrugOrder):
-                new = DrugOrder(
-                    new_uuid(self.rng),
-                    when,
-                    old.patient,
-                    self._provider(),
-                    old.encounter,
-                    old.drug,
-                    old.dose,
-                    old.frequency,
-                    old.duration,
-                    action="DISCONTINUE",
-                    previous=old,
-                )
-            else:
-                assert isinstance(old, TestOrder)
-                new = TestOrder(
-                    new_uuid(self.rng), when, old.patient, self._provider(), old.encounter, old.test
-                )
-                new.action, new.previous = "DISCONTINUE", old
-            self._insert(new)
-            self._stop(old, when)
-            return new.uuid
+        else:
+            assert isinstance(old, TestOrder)
+            new = TestOrder(
+                new_uuid(self.rng), when, old.patient, self._provider(), old.encounter, old.test
+            )
+        new.action, new.previous = action, old
+        self._insert(new)
+        self._stop(old, when)
+        return new.uuid
 
     def _check_open(self, order: Order) -> None:
         if order.voided or order.stopped is not None or order.action == "DISCONTINUE":
@@ -338,7 +324,7 @@ class ClinicalMutations:
                     if earlier is not None:
                         successor[earlier.uuid] = rec.uuid
             out: dict[str, dict[str, dict[str, Any]]] = {}
-            for rtype in _TRUTH_TYPES:
+            for rtype in CLINICAL_TYPES:
                 out[rtype] = {
                     rec.uuid: {
                         "valid": not rec.voided and rec.uuid not in successor,
@@ -348,16 +334,6 @@ class ClinicalMutations:
                     for rec in self.tables[rtype].rows
                 }
             return out
-
-
-_TRUTH_TYPES = (
-    "AllergyIntolerance",
-    "Condition",
-    "MedicationRequest",
-    "MedicationDispense",
-    "ServiceRequest",
-    "DiagnosticReport",
-)
 
 
 def plan_clinical(

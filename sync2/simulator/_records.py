@@ -14,6 +14,16 @@ from typing import Any
 
 from ._concepts import Concept
 
+#: the whole-history FHIR types: rows a patient keeps in ``Patient.clinical``
+CLINICAL_TYPES = (
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationDispense",
+    "ServiceRequest",
+    "DiagnosticReport",
+)
+
 
 class Rec:
     """Fields every row shares. ``seq`` is the primary key (fhir2's default search order)."""
@@ -300,12 +310,10 @@ class Order(Clinical):
         patient: Patient,
         provider: Practitioner | None,
         encounter: Encounter | None,
-        action: str = "NEW",
-        previous: Order | None = None,
     ) -> None:
         super().__init__(uuid, date_created, patient, provider, encounter)
-        self.action = action  # NEW | REVISE | DISCONTINUE
-        self.previous = previous
+        self.action = "NEW"  # NEW | REVISE | DISCONTINUE (then ``previous`` is set)
+        self.previous: Order | None = None
         self.activated = date_created
         self.stopped: int | None = None
         self.auto_expire: int | None = None
@@ -328,11 +336,8 @@ class DrugOrder(Order):
         dose: float,
         frequency: str,
         duration: int,
-        *,
-        action: str = "NEW",
-        previous: Order | None = None,
     ) -> None:
-        super().__init__(uuid, date_created, patient, provider, encounter, action, previous)
+        super().__init__(uuid, date_created, patient, provider, encounter)
         self.drug = drug  # a key of DRUGS
         self.dose = dose
         self.frequency = frequency  # a key of FREQUENCIES

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ._hospital import Hospital
-from ._records import Clinical, Encounter, Location, Obs, Patient, Practitioner, Rec
+from ._records import CLINICAL_TYPES, Clinical, Encounter, Location, Obs, Patient, Practitioner, Rec
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 100
@@ -41,17 +41,6 @@ _PARAMS = {
     "ServiceRequest": {"patient", "subject", "encounter"},
     "DiagnosticReport": {"patient", "subject", "encounter"},
 }
-#: the whole-history types: rows of a patient kept in ``Patient.clinical``
-CLINICAL_TYPES = frozenset(
-    {
-        "AllergyIntolerance",
-        "Condition",
-        "MedicationRequest",
-        "MedicationDispense",
-        "ServiceRequest",
-        "DiagnosticReport",
-    }
-)
 _INCLUDES: dict[str, Callable[[Rec], Iterable[Rec | None]]] = {
     "Observation:encounter": lambda o: (o.encounter,),  # type: ignore[attr-defined]
     "Observation:patient": lambda o: (o.patient,),  # type: ignore[attr-defined]

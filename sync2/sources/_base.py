@@ -14,20 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mappers.documents import RECORD_RESOURCE_TYPES
+
 #: FHIR resource types sync2 pulls, in dependency order.
-RESOURCE_TYPES = (
-    "Location",
-    "Practitioner",
-    "Patient",
-    "Encounter",
-    "Observation",
-    "AllergyIntolerance",
-    "Condition",
-    "MedicationRequest",
-    "MedicationDispense",
-    "ServiceRequest",
-    "DiagnosticReport",
-)
+RESOURCE_TYPES = ("Location", "Practitioner", "Patient", *RECORD_RESOURCE_TYPES)
 
 
 @dataclass(slots=True)

@@ -11,16 +11,10 @@ import pytest
 from lxml import etree
 
 from sync2.simulator import HospitalServer
+from sync2.simulator._records import CLINICAL_TYPES
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-TYPES = (
-    "AllergyIntolerance",
-    "Condition",
-    "MedicationRequest",
-    "MedicationDispense",
-    "ServiceRequest",
-    "DiagnosticReport",
-)
+TYPES = CLINICAL_TYPES
 
 
 def _search(fhir: httpx.Client, path: str) -> list[dict]:
