@@ -68,5 +68,10 @@ class OutOfOrderServer(Sync2Error):
     records, so the source stops and names the setting that avoids searching by time."""
 
 
+class TypeNotServed(BadResponseError):
+    """The server answers a search of a resource type with 404: it has no such type (fhir2 on
+    OpenMRS before 2.6 serves no MedicationDispense). Not an error of any one record."""
+
+
 class StoreError(Sync2Error):
     """The passport store could not complete an operation."""

@@ -103,6 +103,8 @@ class Hospital(ClinicalMutations):
         self.bare_references = False
         #: True: searches ignore ``_sort`` (rows in primary-key order), as some servers do
         self.ignore_sort = False
+        #: FHIR types this server does not serve at all (404), e.g. MedicationDispense before 2.6
+        self.unserved: set[str] = set()
         self.identifiers: dict[str, list[tuple[str, Patient]]] = {}
         self.feeds: dict[str, Feed] = {c: Feed() for c in CATEGORIES}
         self.root_location: Location | None = None

@@ -19,7 +19,13 @@ from typing import Any
 from conflicts.hashing import canonical_hash
 from mappers.documents import RECORD_RESOURCE_TYPES
 
-from .._errors import BadFeedError, OutOfOrderServer, SourceUnavailable, TransientSourceError
+from .._errors import (
+    BadFeedError,
+    OutOfOrderServer,
+    SourceUnavailable,
+    TransientSourceError,
+    TypeNotServed,
+)
 from ..config import HttpConfig, SourceConfig
 from ._base import Failure, FetchResult, Source, SourceBatch
 from ._window import close_window
@@ -132,7 +138,10 @@ class OpenMRSFhirSource(Source):
         )  # visit and encounter are both Encounter: poll it once
         for resource_type in types:
             stream = f"poll:{resource_type}"
-            yield from self._poll(resource_type, stream, cursors.get(stream) or {})
+            try:
+                yield from self._poll(resource_type, stream, cursors.get(stream) or {})
+            except TypeNotServed as exc:  # e.g. no MedicationDispense before OpenMRS 2.6
+                log.info("source %s: %s; nothing to poll", self.id, exc)
 
     def _keyset_pages(
         self,
@@ -238,24 +247,28 @@ class OpenMRSFhirSource(Source):
         extra: dict[str, Any] = {}
         if category in _ENCOUNTER_TAGS:  # visits and encounters share the FHIR type
             extra["_tag"] = f"{_ENCOUNTER_TAG_SYSTEM}|{_ENCOUNTER_TAGS[category]}"
-        for resources, watermark, boundary in self._keyset_pages(
-            resource_type,
-            extra,
-            cursor.get("watermark"),
-            dict(cursor.get("boundary") or {}),
-            0,
-        ):
-            running = {
-                "phase": "snapshot",
-                "head": head,
-                "watermark": watermark,
-                "boundary": boundary,
-            }
-            yield SourceBatch(stream=stream, cursor=running, resources=resources)
+        notes = [f"snapshot of {category} done"]
+        try:
+            for resources, watermark, boundary in self._keyset_pages(
+                resource_type,
+                extra,
+                cursor.get("watermark"),
+                dict(cursor.get("boundary") or {}),
+                0,
+            ):
+                running = {
+                    "phase": "snapshot",
+                    "head": head,
+                    "watermark": watermark,
+                    "boundary": boundary,
+                }
+                yield SourceBatch(stream=stream, cursor=running, resources=resources)
+        except TypeNotServed as exc:  # nothing to snapshot; the feed (if any) still counts
+            notes = [f"snapshot of {category} skipped: {exc}"]
         done = {"phase": "feed", "marker": head or None}
         if walker.head_dialect:  # shown by ``sync2 status`` before any change is followed
             done["dialect"] = walker.head_dialect
-        yield SourceBatch(stream=stream, cursor=done, notes=[f"snapshot of {category} done"])
+        yield SourceBatch(stream=stream, cursor=done, notes=notes)
         yield from self._follow(category, stream, Marker.from_dict(head))
 
     def _follow(self, category: str, stream: str, marker: Marker | None) -> Iterator[SourceBatch]:
@@ -363,7 +376,10 @@ class OpenMRSFhirSource(Source):
         if patient is not None:
             yield patient
         for rtype in self._record_types():
-            yield from self.fhir.search(rtype, {"patient": patient_uuid, "_count": 100})
+            try:
+                yield from self.fhir.search(rtype, {"patient": patient_uuid, "_count": 100})
+            except TypeNotServed:
+                continue
 
     def _record_types(self) -> list[str]:
         """The record types this hospital is synced for (its feeds): a server may lack a type

@@ -126,3 +126,26 @@ def test_the_whole_history_arrives_and_changes_propagate(
     again = pipeline.sync_all()
     assert all(s.ok for s in again) and sum(s.written for s in again) == 0
     assert passport_rows(store, config) == before
+
+
+@pytest.mark.parametrize("options", [MODES[0], MODES[2]])
+def test_a_server_without_a_type_syncs_every_other(
+    make_passport: Any, options: dict[str, Any]
+) -> None:
+    """fhir2 before OpenMRS 2.6 has no MedicationDispense: its search answers 404. The default
+    feeds still name it; the rest of the history must arrive and the run stay ok."""
+    hospital = generate_hospitals(n=1, patients=8, obs_per_patient=4, seed=5)[0]
+    hospital.unserved = {"MedicationDispense"}
+    with serve_hospitals([hospital]) as servers:
+        _config, store, pipeline = make_passport(servers, **_feeds(**options))
+        summary = pipeline.sync_source(hospital.id)
+    assert summary.ok, summary.error
+    assert store.list_failed() == []
+    for rtype, rows in hospital.history_truth().items():
+        stored = store.find_records(hospital.id, rtype)
+        if rtype == "MedicationDispense":
+            assert stored == []
+        else:
+            assert {r["uuid"] for r in stored} == {
+                u for u, t in rows.items() if not t["row"].voided
+            }
