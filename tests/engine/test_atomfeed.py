@@ -224,12 +224,12 @@ def test_lost_marker_is_located_by_time_in_few_reads() -> None:
         ("test_order", "/ws/fhir2/R4/ProcedureRequest/{u}", "ServiceRequest"),
         ("drug_order", "/ws/fhir2/R4/MedicationRequest/{u}", "MedicationRequest"),
         ("allergy", "/ws/fhir/AllergyIntolerance/{u}", "AllergyIntolerance"),
-        ("diagnosis", "/ws/rest/v1/encounterdiagnosis/{u}?v=full", "Condition"),
+        ("diagnosis", "/ws/fhir2/R4/Condition/{u}", "Condition"),
     ],
 )
 def test_whole_history_entries_name_their_r4_type(category: str, link: str, rtype: str) -> None:
     """atomfeed's published fhir2 links still say ProcedureRequest (DSTU3) for test orders:
-    fhir2 R4 serves them as ServiceRequest; a REST-only link falls back on the category."""
+    fhir2 R4 serves them as ServiceRequest."""
     uuid = str(uuidlib.uuid4())
     key = "fhir" if "/fhir" in link else "rest"
     content = json.dumps({key: link.format(u=uuid)})
