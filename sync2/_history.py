@@ -1,4 +1,9 @@
-"""What a record of the whole history does to an earlier one.
+"""What a record does to an earlier one: an amended observation, a revised or discontinued
+order, a lab report.
+
+An OpenMRS obs edit voids the old row and creates an amended one with a new uuid; fhir2 exports
+no link between them, so the old one is found by what they share (and superseded only if the
+source confirms it voided).
 
 OpenMRS never edits an order: a revision or a discontinuation is a new order naming the earlier
 one (``previous_order_id``; fhir2 ``priorPrescription`` / ``replaces``), and the earlier one
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from mappers.documents import STATUS_SUPERSEDED, RecordDoc
 
+from .sources._base import Source
 from .store import PassportStore, StatusChange, WriteBatch
 
 _ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
@@ -77,3 +83,47 @@ def _attach_report(source_id: str, report: RecordDoc, wb: WriteBatch, store: Pas
         return  # not synced yet: the report keeps its conclusion as its value
     report.value, report.unit = result["value"], result.get("unit")
     report.data = {**report.data, "result": result["value"], "unit": result.get("unit")}
+
+
+def supersede_amended(source: Source, new: RecordDoc, wb: WriteBatch, store: PassportStore) -> None:
+    """Supersede the observation an amended one replaces (same patient, encounter, time and
+    code), when the source answers it is voided."""
+    candidates = store.find_records(
+        source.id,
+        "Observation",
+        patient_uuid=new.patient_uuid,
+        encounter_uuid=new.encounter_uuid,
+    )
+    key = _code_key(new.codes)
+    matches = [
+        old["uuid"]
+        for old in candidates
+        if old["uuid"] != new.uuid
+        and old.get("status") != STATUS_SUPERSEDED
+        and old.get("effective") == new.effective
+        and _code_key(old.get("codes") or []) == key
+    ]
+    if matches:  # only what the source voided was replaced: a still-valid twin stays, so the
+        # result does not depend on which of the two was stored first (crash, snapshot order)
+        # a look-up that failed proves nothing: such a twin stays valid (a later sync of
+        # its void marks it), rather than being superseded on a guess
+        voided = {g.uuid for g in source.fetch("Observation", matches).gone}
+        matches = [uuid for uuid in matches if uuid in voided]
+    for old_uuid in matches:
+        wb.status_changes.append(
+            StatusChange(
+                source=source.id,
+                resource_type="Observation",
+                uuid=old_uuid,
+                status=STATUS_SUPERSEDED,
+                reason=f"amended by Observation/{new.uuid}",
+                superseded_by=new.uuid,
+            )
+        )
+
+
+def _code_key(codes: list[dict[str, str]]) -> str:
+    for c in codes:
+        if not c.get("system"):
+            return c.get("code", "")
+    return codes[0].get("code", "") if codes else ""

@@ -47,7 +47,7 @@ from mappers.documents import (
 from ._catchment import CatchmentEngine, tag_filter_for
 from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
-from ._history import link_history
+from ._history import link_history, supersede_amended
 from ._lookups import WITH_ENCOUNTER, encounter_ref, prefetch_lookups
 from ._manual import ManualActions
 from ._passport_admin import PassportAdmin
@@ -573,43 +573,7 @@ class Pipeline(ManualActions):
             # park: wait for the patient (by national ID; "" when the patient has none)
             wb.parked.append(ParkedRecord(national_id=nid or "", record=rec))
         for rec in amended:
-            self._supersede(source, rec, wb)
-
-    def _supersede(self, source: Source, new: RecordDoc, wb: WriteBatch) -> None:
-        """An OpenMRS edit voids the old obs and creates an amended one with a new uuid; fhir2
-        exports no link between them, so the old one is found by what they share."""
-        candidates = self.store.find_records(
-            source.id,
-            "Observation",
-            patient_uuid=new.patient_uuid,
-            encounter_uuid=new.encounter_uuid,
-        )
-        key = _code_key(new.codes)
-        matches = [
-            old["uuid"]
-            for old in candidates
-            if old["uuid"] != new.uuid
-            and old.get("status") != STATUS_SUPERSEDED
-            and old.get("effective") == new.effective
-            and _code_key(old.get("codes") or []) == key
-        ]
-        if matches:  # only what the source voided was replaced: a still-valid twin stays, so the
-            # result does not depend on which of the two was stored first (crash, snapshot order)
-            # a look-up that failed proves nothing: such a twin stays valid (a later sync of
-            # its void marks it), rather than being superseded on a guess
-            voided = {g.uuid for g in source.fetch("Observation", matches).gone}
-            matches = [uuid for uuid in matches if uuid in voided]
-        for old_uuid in matches:
-            wb.status_changes.append(
-                StatusChange(
-                    source=source.id,
-                    resource_type="Observation",
-                    uuid=old_uuid,
-                    status=STATUS_SUPERSEDED,
-                    reason=f"amended by Observation/{new.uuid}",
-                    superseded_by=new.uuid,
-                )
-            )
+            supersede_amended(source, rec, wb, self.store)
 
     def _invalidate(
         self, source: Source, gone: Iterable[Gone], records: list[RecordDoc], wb: WriteBatch
@@ -749,13 +713,6 @@ def _dedupe(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in resources:
         latest[(str(r.get("resourceType")), str(r.get("id")))] = r
     return sorted(latest.values(), key=lambda r: _TYPE_ORDER.get(str(r.get("resourceType")), 9))
-
-
-def _code_key(codes: list[dict[str, str]]) -> str:
-    for c in codes:
-        if not c.get("system"):
-            return c.get("code", "")
-    return codes[0].get("code", "") if codes else ""
 
 
 def _shareable_store(url: str) -> bool:

@@ -111,7 +111,8 @@ def test_the_whole_history_arrives_and_changes_propagate(
     h.edit_allergy(allergies[0], severity="severe", comment="worse")
     h.void_record("AllergyIntolerance", allergies[1])
     report = h.report_result(open_tests[0], 13.5)
-    assert all(s.ok for s in pipeline.sync_all())
+    summaries = pipeline.sync_all()
+    assert all(s.ok for s in summaries) and sum(s.conflicts for s in summaries) == 0
     assert_passport_matches(store, h)
 
     got = store.get_records(h.id, "MedicationRequest", [live[0], live[1], revised])
