@@ -63,5 +63,15 @@ class BadResponseError(BadRecordError):
     """A response body is not what was asked for (not JSON, wrong type, oversized)."""
 
 
+class OutOfOrderServer(Sync2Error):
+    """A server that ignores ``_sort=_lastUpdated``: a watermark over its pages would skip
+    records, so the source stops and names the setting that avoids searching by time."""
+
+
+class TypeNotServed(BadResponseError):
+    """The server answers a search of a resource type with 404: it has no such type (fhir2 on
+    OpenMRS before 2.6 serves no MedicationDispense). Not an error of any one record."""
+
+
 class StoreError(Sync2Error):
     """The passport store could not complete an operation."""

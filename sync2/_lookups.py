@@ -1,6 +1,8 @@
 """Look-ups of a window done before the pipeline takes its apply lock.
 
-Observations need their encounter (doctor, facility) and their patient (national ID). Fetching
+Observations need their encounter (doctor, facility) and their patient (national ID); so do
+allergies, conditions, orders, dispenses and reports; and a Practitioner or Location referenced
+without a display is read by id (``_references``). Fetching
 those while holding the lock that serialises patient merges would let one slow or hung hospital
 stall every other; so they are fetched first, outside the lock, and handed to ``prepare`` through
 a source wrapper that answers ``fetch`` from them. Anything not fetched ahead (a stale hint) is
@@ -13,9 +15,22 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mappers import ref_id
+from mappers.documents import RECORD_RESOURCE_TYPES
 
+from ._references import NameCache, hold_back, resolve_references
 from .sources._base import FetchResult, Source, SourceBatch
 from .store import PassportStore
+
+#: types whose doctor and facility may come from their encounter, and that belong to a patient
+WITH_ENCOUNTER = frozenset(RECORD_RESOURCE_TYPES) - {"Encounter"}
+
+
+def encounter_ref(resource: dict[str, Any]) -> str | None:
+    """The encounter a resource belongs to: R4 ``encounter``, or ``context`` (a dispense, and
+    STU3 shapes)."""
+    return ref_id(resource.get("encounter"), "Encounter") or ref_id(
+        resource.get("context"), "Encounter"
+    )
 
 
 class Prefetched(Source):
@@ -60,21 +75,27 @@ class Prefetched(Source):
 
 
 def prefetch_lookups(
-    source: Source, batch: SourceBatch, store: PassportStore, known_encounters: Iterable[str]
+    source: Source,
+    batch: SourceBatch,
+    store: PassportStore,
+    known_encounters: Iterable[str],
+    names: NameCache | None = None,
 ) -> Source:
-    """Fetch, outside any lock, the encounters and patients ``batch`` points at and the
-    passport does not hold yet; return a source that answers those from memory."""
+    """Fetch, outside any lock, the encounters, patients, practitioners and locations
+    ``batch`` points at and the passport does not hold yet; return a source that answers those
+    from memory. Resources whose practitioner or location cannot be read leave the batch for
+    its failures."""
     in_batch = {(r.get("resourceType"), r.get("id")) for r in batch.resources}
     encounters: set[str] = set()
     patients: set[str] = set()
     for resource in batch.resources:
-        rtype = resource.get("resourceType")
-        if rtype == "Observation":
-            enc = ref_id(resource.get("encounter"))
+        rtype = str(resource.get("resourceType"))  # any JSON value: a malformed one fails later
+        if rtype in WITH_ENCOUNTER:
+            enc = encounter_ref(resource)
             if enc and ("Encounter", enc) not in in_batch:
                 encounters.add(enc)
-        if rtype in ("Observation", "Encounter"):
-            patient = ref_id(resource.get("subject"))
+        if rtype in WITH_ENCOUNTER or rtype == "Encounter":
+            patient = ref_id(resource.get("subject")) or ref_id(resource.get("patient"))
             if patient and ("Patient", patient) not in in_batch:
                 patients.add(patient)
     encounters -= set(known_encounters)
@@ -87,4 +108,34 @@ def prefetch_lookups(
         answers["Encounter"] = source.fetch("Encounter", encounters)
     if patients:
         answers["Patient"] = source.fetch("Patient", patients)
+    _resolve_names(source, batch, store, names if names is not None else {}, answers)
     return Prefetched(source, answers) if answers else source
+
+
+def _resolve_names(
+    source: Source,
+    batch: SourceBatch,
+    store: PassportStore,
+    names: NameCache,
+    answers: dict[str, FetchResult],
+) -> None:
+    """Fill bare Practitioner / Location references of the batch and of its fetched
+    encounters; what cannot be resolved fails (an encounter: as a failed look-up, so its
+    observations fail with it rather than lose their doctor)."""
+    looked_up = answers.get("Encounter")
+    extra = list(looked_up.found.values()) if looked_up is not None else []
+    fetched, unresolved = resolve_references(source, batch.resources, store, names, extra)
+    if not fetched and not unresolved:
+        return
+    batch.resources.extend(fetched)
+    batch.resources[:], failures = hold_back(batch.resources, unresolved)
+    batch.failures.extend(failures)
+    held = [f for f in failures if f.resource_type == "Encounter"]
+    if looked_up is not None:
+        kept, more = hold_back(extra, unresolved)
+        ids = {r.get("id") for r in kept}
+        looked_up.found = {u: r for u, r in looked_up.found.items() if u in ids}
+        held += more
+    if held:  # observations of these encounters must see them as unreadable
+        answer = answers.setdefault("Encounter", FetchResult())
+        answer.failures.extend(held)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import SourceUnavailable, Sync2Error
+from ._lookups import prefetch_lookups
 from ._summary import SyncSummary
 from .sources._base import Source, SourceBatch
 from .store import AuditEntry, FailedEvent
@@ -172,6 +173,8 @@ class ManualActions:
         sb = SourceBatch(
             stream="retry", cursor={}, resources=list(fetched.found.values()), gone=fetched.gone
         )
+        names = self._names.setdefault(source.id, {})
+        source = prefetch_lookups(source, sb, self.store, self._encounter_cache(source.id), names)
         with self._apply_lock:  # a shared patient is merged from a fresh read, as in a sync
             prepared = self.prepare(source, sb)
             mine = [f for f in prepared.batch.failed if (f.resource_type, f.uuid) == (rtype, uuid)]

@@ -266,6 +266,23 @@ def _no_empty_catchment(value: Any) -> Any:
     return None if value == {} else value
 
 
+#: Every atom feed category sync2 reads, in dependency order (what a record points at first).
+DEFAULT_FEEDS = (
+    "location",
+    "patient",
+    "visit",
+    "encounter",
+    "observation",
+    "allergy",
+    "condition",
+    "diagnosis",
+    "drug_order",
+    "medication_dispense",
+    "test_order",
+    "diagnostic_report",
+)
+
+
 class SourceConfig(_Model):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
     name: str = Field(description="Hospital name shown in the passport.")
@@ -279,8 +296,10 @@ class SourceConfig(_Model):
     username: str | None = Field(None, description="OpenMRS user (Basic auth).")
     password: SecretStr | None = Field(None, description="Its password; use ${VAR}.")
     feeds: list[str] = Field(
-        default_factory=lambda: ["location", "patient", "visit", "encounter", "observation"],
-        description="Atom feed categories to follow, in this order.",
+        default_factory=lambda: list(DEFAULT_FEEDS),
+        description="Atom feed categories to follow, in this order. condition, diagnosis, "
+        "medication_dispense and diagnostic_report are not in atomfeed's default configuration: "
+        "a hospital publishes them once its customAtomfeedConfig.json lists them.",
     )
     mode: Literal["feed", "poll"] = Field(
         "feed", description="feed: follow the atom feed; poll: FHIR _lastUpdated polling."

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mappers import MappingContext, map_patients
 
-from .config import Config, MatchingConfig, PassportConfig, SourceConfig
+from .config import DEFAULT_FEEDS, Config, MatchingConfig, PassportConfig, SourceConfig
 from .passport_view import passport_json, passport_text
 from .pipeline import Pipeline, SyncSummary
 from .store import open_store
@@ -102,7 +102,7 @@ def run_demo(
         console.print(f"[bold]{len(servers)} simulated hospitals on 127.0.0.1[/]")
         for s in servers:
             console.print(f"  {s.hospital.name:<24} {s.url}")
-        config = config_for_servers(servers, store_url)
+        config = config_for_servers(servers, store_url, feeds=list(DEFAULT_FEEDS))
         store = open_store(store_url)
         pipeline = Pipeline(config, store)
         try:
@@ -159,7 +159,8 @@ def _show(store: Any, nid: str, console: Console) -> dict[str, Any]:
 def _live(
     pipeline: Pipeline, servers: list[Any], store: Any, nid: str, seconds: float, console: Console
 ) -> dict[str, Any]:
-    """New obs keep arriving at the hospitals; each sync pass shows what reached the passport."""
+    """New obs (and now and then a prescription) keep arriving at the hospitals; each sync
+    pass shows what reached the passport."""
     _, uuids = _most_shared_patient(servers)
     stop = threading.Event()
     rng = random.Random(7)
@@ -172,9 +173,11 @@ def _live(
             if patient_uuid:
                 before = time.monotonic()
                 written_at[server.hospital.add_observation(patient_uuid)] = before
+                if rng.random() < 0.2:
+                    written_at[server.hospital.prescribe(patient_uuid)] = before
             rng.choice(servers).hospital.add_random_observations(2)
 
-    console.print(f"\n[bold]live for {seconds:.0f}s[/]: new observations arrive at the hospitals")
+    console.print(f"\n[bold]live for {seconds:.0f}s[/]: new records arrive at the hospitals")
     known = {r["uuid"] for r in store.records_for_patient(nid)}
     thread = threading.Thread(target=_writer, daemon=True)
     thread.start()

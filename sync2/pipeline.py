@@ -32,9 +32,9 @@ from mappers import (
     encounter_info,
     map_patients,
     map_resource,
-    ref_id,
 )
 from mappers.documents import (
+    RECORD_RESOURCE_TYPES,
     STATUS_AMENDED,
     STATUS_ENTERED_IN_ERROR,
     STATUS_SUPERSEDED,
@@ -47,12 +47,14 @@ from mappers.documents import (
 from ._catchment import CatchmentEngine, tag_filter_for
 from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
-from ._lookups import prefetch_lookups
+from ._history import link_history, supersede_amended
+from ._lookups import WITH_ENCOUNTER, encounter_ref, prefetch_lookups
 from ._manual import ManualActions
 from ._passport_admin import PassportAdmin
 from ._patient_links import PatientLinker
 from ._patient_links import hold as hold_patient
 from ._prefetch import prefetch
+from ._references import NameCache
 from ._summary import SyncSummary
 from .config import Config, SourceConfig
 from .sources._base import Failure, Gone, Source, SourceBatch
@@ -133,6 +135,8 @@ class Pipeline(ManualActions):
         self.admin = PassportAdmin(store, clock)
         self._catchment = CatchmentEngine(config, store)  # catchment (issue 6)
         self._encounters: dict[str, dict[str, EncounterInfo]] = {}
+        #: names of practitioners and locations read by id, per source, for one run
+        self._names: dict[str, NameCache] = {}
         #: Hospitals sync in parallel, but a person seen at two of them is one passport patient:
         #: reading, merging and writing it must not interleave, or one hospital's version is lost.
         self._apply_lock = threading.RLock()
@@ -204,13 +208,16 @@ class Pipeline(ManualActions):
             self._register_hospital(source)
             cursors = self.store.get_cursors(source_id)
             open_keys = self.store.open_failed_keys(source_id)
+            names = self._names[source_id] = {}
             self._catchment.refresh(self, source, total)  # catchment (issue 6)
             batches = source.batches(cursors)
             if source.concurrent_reads:
                 batches = prefetch(batches, depth=2)
             for sb in batches:
                 # look-ups first, outside the lock: a slow hospital holds up only itself
-                ready = prefetch_lookups(source, sb, self.store, self._encounter_cache(source.id))
+                ready = prefetch_lookups(
+                    source, sb, self.store, self._encounter_cache(source.id), names
+                )
                 with self._apply_lock:  # patients are read, merged and written as one step
                     prepared = self.prepare(ready, sb, open_keys=open_keys)
                     result = self.store.apply(
@@ -252,7 +259,7 @@ class Pipeline(ManualActions):
         per_run = getattr(config, "poll_recheck_per_run", 0)
         if getattr(config, "mode", "feed") != "poll" or per_run <= 0:
             return
-        for rtype in ("Observation", "Encounter"):
+        for rtype in RECORD_RESOURCE_TYPES:
             stream = f"recheck:{rtype}"
             after = str((self.store.get_cursor(source.id, stream) or {}).get("after", ""))
             uuids = self.store.list_record_uuids(source.id, rtype, after=after, limit=per_run)
@@ -333,14 +340,12 @@ class Pipeline(ManualActions):
                     )
                 )
                 continue
-            if rtype == "Encounter" or rtype == "Observation":
-                pass  # mapped below, once encounter context is known
             try:
-                if rtype == "Encounter":
+                if rtype == "Encounter":  # mapped below, once encounter context is known
                     info = encounter_info(resource)
                     ctx.encounters[key[1]] = self._encounter_cache(source.id)[key[1]] = info
                     continue
-                if rtype == "Observation":
+                if key[0] in WITH_ENCOUNTER:
                     continue
                 doc = map_resource(resource, ctx)
             except MappingError as exc:
@@ -355,21 +360,21 @@ class Pipeline(ManualActions):
             elif isinstance(doc, RecordDoc):
                 records.append(doc)
 
-        observations = [
+        dependent = [
             r
             for r in resources
-            if r.get("resourceType") == "Observation"
+            if str(r.get("resourceType")) in WITH_ENCOUNTER
             and (str(r.get("resourceType")), str(r.get("id"))) not in open_keys
         ]
-        unreadable = self._load_encounter_context(source, observations, ctx, records)
+        unreadable = self._load_encounter_context(source, dependent, ctx, records)
         for resource in resources:
-            rtype = resource.get("resourceType")
-            if rtype not in ("Encounter", "Observation"):
+            rtype = str(resource.get("resourceType"))
+            if rtype != "Encounter" and rtype not in WITH_ENCOUNTER:
                 continue
             key = (str(rtype), str(resource.get("id")))
             if key in open_keys:
                 continue
-            enc = ref_id(resource.get("encounter")) if rtype == "Observation" else None
+            enc = encounter_ref(resource) if rtype != "Encounter" else None
             if enc in unreadable:  # mapped without its doctor and facility it would be wrong
                 error = f"its Encounter/{enc} could not be read: {unreadable[enc]}"
                 wb.failed.append(self._record_failed(source.id, sb.stream, key, error))
@@ -385,6 +390,7 @@ class Pipeline(ManualActions):
         self._catchment.screen(source, sb, patients, records, wb, summary)  # catchment (issue 6)
         links = self._match_patients(source, patients, records, wb, summary)
         self._place_records(source, records, links, wb, summary)
+        link_history(source.id, wb, self.store)  # revised / discontinued orders, reports
         # -- conflict check (issue 7): base / passport / incoming, before anything is written --
         self._conflict_check.check(source, wb, summary)
         self._invalidate(source, sb.gone, records, wb)
@@ -405,7 +411,7 @@ class Pipeline(ManualActions):
         Returns the encounters that could not be fetched (uuid -> error): their observations
         become failed events rather than records without a doctor.
         """
-        wanted = {ref for ref in (ref_id(o.get("encounter")) for o in observations) if ref} - set(
+        wanted = {ref for ref in (encounter_ref(o) for o in observations) if ref} - set(
             ctx.encounters
         )
         cache = self._encounter_cache(source.id)
@@ -567,43 +573,7 @@ class Pipeline(ManualActions):
             # park: wait for the patient (by national ID; "" when the patient has none)
             wb.parked.append(ParkedRecord(national_id=nid or "", record=rec))
         for rec in amended:
-            self._supersede(source, rec, wb)
-
-    def _supersede(self, source: Source, new: RecordDoc, wb: WriteBatch) -> None:
-        """An OpenMRS edit voids the old obs and creates an amended one with a new uuid; fhir2
-        exports no link between them, so the old one is found by what they share."""
-        candidates = self.store.find_records(
-            source.id,
-            "Observation",
-            patient_uuid=new.patient_uuid,
-            encounter_uuid=new.encounter_uuid,
-        )
-        key = _code_key(new.codes)
-        matches = [
-            old["uuid"]
-            for old in candidates
-            if old["uuid"] != new.uuid
-            and old.get("status") != STATUS_SUPERSEDED
-            and old.get("effective") == new.effective
-            and _code_key(old.get("codes") or []) == key
-        ]
-        if matches:  # only what the source voided was replaced: a still-valid twin stays, so the
-            # result does not depend on which of the two was stored first (crash, snapshot order)
-            # a look-up that failed proves nothing: such a twin stays valid (a later sync of
-            # its void marks it), rather than being superseded on a guess
-            voided = {g.uuid for g in source.fetch("Observation", matches).gone}
-            matches = [uuid for uuid in matches if uuid in voided]
-        for old_uuid in matches:
-            wb.status_changes.append(
-                StatusChange(
-                    source=source.id,
-                    resource_type="Observation",
-                    uuid=old_uuid,
-                    status=STATUS_SUPERSEDED,
-                    reason=f"amended by Observation/{new.uuid}",
-                    superseded_by=new.uuid,
-                )
-            )
+            supersede_amended(source, rec, wb, self.store)
 
     def _invalidate(
         self, source: Source, gone: Iterable[Gone], records: list[RecordDoc], wb: WriteBatch
@@ -726,6 +696,8 @@ class Pipeline(ManualActions):
         sb = SourceBatch(
             stream=stream, cursor={}, resources=resources, gone=gone or [], failures=failures or []
         )
+        names = self._names.setdefault(source.id, {})
+        source = prefetch_lookups(source, sb, self.store, self._encounter_cache(source.id), names)
         with self._apply_lock:
             prepared = self.prepare(source, sb)
             result = self.store.apply(prepared.batch, None)
@@ -741,13 +713,6 @@ def _dedupe(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in resources:
         latest[(str(r.get("resourceType")), str(r.get("id")))] = r
     return sorted(latest.values(), key=lambda r: _TYPE_ORDER.get(str(r.get("resourceType")), 9))
-
-
-def _code_key(codes: list[dict[str, str]]) -> str:
-    for c in codes:
-        if not c.get("system"):
-            return c.get("code", "")
-    return codes[0].get("code", "") if codes else ""
 
 
 def _shareable_store(url: str) -> bool:

@@ -132,7 +132,7 @@ def live(args: dict[str, Any]) -> dict[str, Any]:
     interval = float(args.get("interval", 1.0))
     rate = float(args.get("rate", 5.0))
     workdir = Path(args.get("workdir") or tempfile.mkdtemp(prefix="sync2-bench-"))
-    hospitals = generate_hospitals(n=1, patients=50, obs_per_patient=10, seed=2)
+    hospitals = generate_hospitals(n=1, patients=50, obs_per_patient=10, seed=2, clinical=False)
     with serve_hospitals(hospitals) as servers:
         config = config_for_servers(servers, f"sqlite:///{workdir / 'live.db'}")
         store = open_store(config.passport.store)

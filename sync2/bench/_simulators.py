@@ -20,6 +20,7 @@ def serve_forever(spec: dict[str, Any]) -> None:
         obs_per_patient=spec["obs_per_patient"],
         seed=spec.get("seed", 1),
         shared_fraction=spec.get("shared_fraction", 0.3),
+        clinical=False,  # the obs path, measured as before the whole-history types
     )
     if "feed_dialect" in spec or "fhir" in spec:  # a classic-feed or REST-only hospital
         from sync2.simulator._rest import configure

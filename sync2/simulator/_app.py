@@ -249,7 +249,7 @@ class SimulatorApp:
     # ------------------------------------------------------------------ FHIR
     def _read(self, rtype: str, rid: str, headers: dict[bytes, bytes]) -> Reply:
         self.stats["fhir_reads"] += 1
-        if rtype not in _search.RESOURCE_TYPES:
+        if rtype not in _search.RESOURCE_TYPES or rtype in self.hospital.unserved:
             self.stats["not_found"] += 1
             return outcome(404, f"Unknown resource type '{rtype}'", "not-supported")
         h = self.hospital
@@ -269,7 +269,7 @@ class SimulatorApp:
 
     def _search(self, rtype: str, params: list[tuple[str, str]], raw_query: str) -> Reply:
         self.stats["fhir_searches"] += 1
-        if rtype not in _search.RESOURCE_TYPES:
+        if rtype not in _search.RESOURCE_TYPES or rtype in self.hospital.unserved:
             self.stats["not_found"] += 1
             return outcome(404, f"Unknown resource type '{rtype}'", "not-supported")
         q = _search.parse_query(rtype, params)

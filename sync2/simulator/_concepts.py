@@ -166,3 +166,47 @@ NOTES = (
     "Counselled on medication adherence.",
     "No complaints today.",
 )
+
+#: allergens: name -> (CIEL code, fhir2 category)
+ALLERGENS: dict[str, tuple[int, str]] = {
+    "Penicillin": (81724, "medication"),
+    "Sulfonamides": (162298, "medication"),
+    "Aspirin": (71617, "medication"),
+    "Peanuts": (162302, "food"),
+    "Shellfish": (162306, "food"),
+    "Dust": (162544, "environment"),
+}
+
+#: allergic reactions (manifestations): name -> CIEL code
+REACTIONS: dict[str, int] = {
+    "Rash": 512,
+    "Hives": 111061,
+    "Anaphylaxis": 148888,
+    "Nausea": 5978,
+    "Wheezing": 5209,
+}
+
+#: drugs: name -> (CIEL concept of the drug, dose unit)
+DRUGS: dict[str, tuple[int, str]] = {
+    "Amoxicillin 500mg capsule": (71160, "Capsule"),
+    "Paracetamol 500mg tablet": (70116, "Tablet"),
+    "Metformin 500mg tablet": (79651, "Tablet"),
+    "Amlodipine 5mg tablet": (71648, "Tablet"),
+    "Salbutamol 100mcg inhaler": (80095, "Puff"),
+}
+
+#: order frequencies: name -> CIEL code
+FREQUENCIES: dict[str, int] = {
+    "Once daily": 160862,
+    "Twice daily": 160858,
+    "Three times daily": 160866,
+}
+
+#: the route every simulated drug order uses
+ORAL = (160240, "Oral")
+
+#: orderable tests: name -> (CIEL code, LOINC code, obs kind of its result)
+TESTS: dict[str, tuple[int, str, str]] = {
+    "Complete blood count": (1019, "58410-2", "haemoglobin"),
+    "Haemoglobin": (21, "718-7", "haemoglobin"),
+}

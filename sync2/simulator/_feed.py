@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from html import escape
 
-from ._hospital import CATEGORIES, Feed, FeedEvent, Hospital
+from ._events import CATEGORIES, Feed, FeedEvent
+from ._hospital import Hospital
 from ._util import atom_datetime, hashed_uuid
 
 PAGE_SIZE = 5

@@ -55,6 +55,20 @@ def patient_ref(p: Patient) -> dict[str, str]:
     return {"reference": f"Patient/{p.uuid}", "type": "Patient", "display": patient_display(p)}
 
 
+def practitioner_ref(pr: Practitioner) -> dict[str, Any]:
+    """A provider reference as fhir2 prints it (``identifier`` + ``display``)."""
+    return {
+        "reference": f"Practitioner/{pr.uuid}",
+        "type": "Practitioner",
+        "identifier": {"value": pr.identifier},
+        "display": practitioner_display(pr),
+    }
+
+
+def encounter_ref(e: Encounter) -> dict[str, str]:
+    return {"reference": f"Encounter/{e.uuid}", "type": "Encounter"}
+
+
 def location_ref(loc: Location) -> dict[str, str]:
     return {"reference": f"Location/{loc.uuid}", "type": "Location", "display": loc.name}
 
@@ -194,17 +208,7 @@ def encounter(e: Encounter) -> dict[str, Any]:
         "subject": patient_ref(e.patient),
     }
     if e.providers:
-        out["participant"] = [
-            {
-                "individual": {
-                    "reference": f"Practitioner/{pr.uuid}",
-                    "type": "Practitioner",
-                    "identifier": {"value": pr.identifier},
-                    "display": practitioner_display(pr),
-                }
-            }
-            for pr in e.providers
-        ]
+        out["participant"] = [{"individual": practitioner_ref(pr)} for pr in e.providers]
     period = {"start": fhir_datetime(e.start)}
     if e.end is not None:
         period["end"] = fhir_datetime(e.end)
@@ -278,7 +282,7 @@ def observation(o: Obs) -> dict[str, Any]:
         ]
     out["code"] = concept_codeable(c)
     out["subject"] = patient_ref(o.patient)
-    out["encounter"] = {"reference": f"Encounter/{o.encounter.uuid}", "type": "Encounter"}
+    out["encounter"] = encounter_ref(o.encounter)
     out["effectiveDateTime"] = fhir_datetime(o.obs_datetime)
     out["issued"] = fhir_instant(o.date_created)
     dt = c.datatype
@@ -338,8 +342,3 @@ RENDERERS = {
     "Encounter": encounter,
     "Observation": observation,
 }
-
-
-def render(rec: Rec) -> dict[str, Any]:
-    """The FHIR R4 resource for any record."""
-    return RENDERERS[rec.resource_type](rec)  # type: ignore[operator]

@@ -10,6 +10,7 @@ import functools
 import random
 from typing import Any
 
+from ._clinical import plan_clinical
 from ._concepts import KINDS
 from ._hospital import Hospital, build_obs, make_patient
 from ._records import Encounter, Location, Obs, Patient, Practitioner
@@ -219,14 +220,21 @@ def _setup(h: Hospital, rng: random.Random, index: int) -> None:
 
 
 def _plan_patient(
-    h: Hospital, rng: random.Random, p: Patient, n_obs: int, ops: list[tuple[Any, ...]]
+    h: Hospital,
+    rng: random.Random,
+    p: Patient,
+    n_obs: int,
+    ops: list[tuple[Any, ...]],
+    clinical: bool = True,
 ) -> None:
-    """Visits, encounters and obs for one patient, plus a few later edits and voids."""
+    """Visits, encounters and obs for one patient, plus a few later edits and voids; with
+    ``clinical``, allergies, conditions, orders and reports too (see ``_clinical``)."""
     span = HISTORY_END - p.date_created
     n_visits = max(1, n_obs // 8)
     t = p.date_created + rng.randint(600, 3 * DAY)
     remaining = n_obs
     providers = h.practitioners.rows
+    planned: list[Encounter] = []
     while remaining > 0:
         visit = Encounter(
             new_uuid(rng),
@@ -254,6 +262,7 @@ def _plan_patient(
                 providers=(rng.choice(providers),),
             )  # type: ignore[arg-type]
             ops.append((enc.date_created, "insert", enc))
+            planned.append(enc)
             for kind in _KINDS_BY_TYPE[type_name]:
                 if remaining <= 0:
                     break
@@ -270,6 +279,9 @@ def _plan_patient(
                 if len(rows) == 1:
                     _maybe_correct(rng, rows[0], created, ops)
         t += max(DAY, int(span / (n_visits + 1) * rng.uniform(0.5, 1.5)))
+    if clinical:
+        own = random.Random(f"{p.uuid}:clinical")  # its own draws: obs history stays as it was
+        ops.extend((when, "call", fn) for when, fn in plan_clinical(h, own, p, planned))
 
 
 def _maybe_correct(rng: random.Random, o: Obs, created: int, ops: list[tuple[Any, ...]]) -> None:
@@ -299,6 +311,8 @@ def _replay(h: Hospital, ops: list[tuple[Any, ...]]) -> None:
         elif kind == "update":
             h._apply_demographics(op[2], op[3])
             h._touch(op[2], op[0])
+        elif kind == "call":
+            op[2]()
     h._clock = None
     h._json.clear()
 
@@ -310,6 +324,7 @@ def generate_hospitals(
     seed: int = 1,
     shared_fraction: float = 0.5,
     feed_filter: bool = False,
+    clinical: bool = True,
 ) -> list[Hospital]:
     """Build ``n`` deterministic hospitals; some patients are registered at several of them.
 
@@ -321,6 +336,8 @@ def generate_hospitals(
         shared_fraction: share of each hospital's patients who are also registered at every
             other hospital, with their own uuid there and slightly different demographics.
         feed_filter: add the atomfeed location FeedFilter category to patient/encounter/obs.
+        clinical: give patients allergies, conditions, diagnoses, drug and test orders,
+            dispenses and lab reports, with later edits, revisions, discontinues and voids.
 
     Returns:
         The hospitals, ready for ``serve_hospitals``.
@@ -351,7 +368,7 @@ def generate_hospitals(
             when = rng.randint(HISTORY_START + DAY, HISTORY_END - 60 * DAY)
             p = make_patient(h, rng, when, demo)
             ops.append((when, "insert", p))
-            _plan_patient(h, rng, p, obs_per_patient, ops)
+            _plan_patient(h, rng, p, obs_per_patient, ops, clinical)
             if rng.random() < 0.05:
                 change = {"address1": f"{rng.randint(1, 200)} {rng.choice(_STREETS)} Road"}
                 ops.append((when + rng.randint(DAY, 30 * DAY), "update", p, change))

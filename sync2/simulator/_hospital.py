@@ -10,90 +10,16 @@ import json
 import random
 import threading
 import time
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple, overload
+from typing import Any
 
-from . import _fhir
+from ._clinical import ClinicalMutations, clinical_category
 from ._concepts import DIAGNOSES, KINDS, NOTES, Concept
-from ._records import Encounter, Location, Obs, Patient, Practitioner, Rec, Table
+from ._events import CATEGORIES, Feed, FeedEvent
+from ._records import Clinical, Encounter, Location, Obs, Patient, Practitioner, Rec, Table
+from ._render import render
 from ._util import new_uuid
-
-
-class FeedCategory(NamedTuple):
-    title: str
-    rest: str  # REST resource name in the ``rest`` link
-    fhir_type: str
-
-
-#: atomfeed categories this simulator publishes (fhir2 link templates, atomfeed defaults)
-CATEGORIES: dict[str, FeedCategory] = {
-    "patient": FeedCategory("Patient", "patient", "Patient"),
-    "visit": FeedCategory("Visit", "visit", "Encounter"),
-    "encounter": FeedCategory("Encounter", "encounter", "Encounter"),
-    "observation": FeedCategory("Observation", "obs", "Observation"),
-    "location": FeedCategory("Location", "location", "Location"),
-}
-
-
-class FeedEvent(NamedTuple):
-    """One ``event_records`` row. The entry id is derived from (hospital, category, index)."""
-
-    action: str
-    rec: Rec
-    timestamp: int
-    filter_tag: str | None
-
-
-_ACTIONS = ("CREATED", "UPDATED", "VOIDED", "RETIRED", "UNRETIRED", "UNVOIDED", "DELETED")
-
-
-class Feed:
-    """One category's ``event_records``, stored column-wise (a million events stay small).
-
-    Reads like a list of FeedEvent: ``len(feed)``, ``feed[i]``, ``feed[a:b]``.
-    """
-
-    def __init__(self) -> None:
-        self._actions = bytearray()
-        self._recs: list[Rec] = []
-        self._stamps = array("q")
-        self._tags: dict[int, str] = {}  # index -> filter tag, only when feed_filter is on
-        #: index -> raw <content> text, for tests of malformed entries (see corrupt_feed_entry)
-        self.content_overrides: dict[int, str] = {}
-
-    def __len__(self) -> int:
-        return len(self._recs)
-
-    def append(self, ev: FeedEvent) -> None:
-        if ev.filter_tag is not None:
-            self._tags[len(self._recs)] = ev.filter_tag
-        self._actions.append(_ACTIONS.index(ev.action))
-        self._recs.append(ev.rec)
-        self._stamps.append(ev.timestamp)
-
-    def _at(self, i: int) -> FeedEvent:
-        return FeedEvent(
-            _ACTIONS[self._actions[i]], self._recs[i], self._stamps[i], self._tags.get(i)
-        )
-
-    @overload
-    def __getitem__(self, index: int) -> FeedEvent: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[FeedEvent]: ...
-    def __getitem__(self, index: int | slice) -> FeedEvent | list[FeedEvent]:
-        if isinstance(index, slice):
-            return [self._at(i) for i in range(*index.indices(len(self._recs)))]
-        if index < 0:
-            index += len(self._recs)
-        if not 0 <= index < len(self._recs):
-            raise IndexError(index)
-        return self._at(index)
-
-    def __iter__(self) -> Iterator[FeedEvent]:
-        return (self._at(i) for i in range(len(self._recs)))
-
 
 #: kinds ``add_observation`` picks from when none is given
 RANDOM_KINDS = (
@@ -142,7 +68,7 @@ def normalise_national_id(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
-class Hospital:
+class Hospital(ClinicalMutations):
     """An OpenMRS 2.x server's data: thread-safe, mutated live while a server serves it."""
 
     def __init__(self, id: str, name: str, *, seed: int = 0, feed_filter: bool = False) -> None:
@@ -159,6 +85,26 @@ class Hospital:
         self.practitioners = Table()  # providers
         self.users = Table()  # users: the Practitioner search quirk
         self.locations = Table()
+        #: FHIR type -> its table (Practitioner: providers only; users are a search quirk)
+        self.tables: dict[str, Table] = {
+            "Patient": self.patients,
+            "Encounter": self.encounters,
+            "Observation": self.observations,
+            "Location": self.locations,
+            "Practitioner": self.practitioners,
+            "AllergyIntolerance": Table(),
+            "Condition": Table(),
+            "MedicationRequest": Table(append_only=True),  # orders: immutable, date_created
+            "ServiceRequest": Table(append_only=True),
+            "MedicationDispense": Table(append_only=True),
+            "DiagnosticReport": Table(),
+        }
+        #: True: Practitioner and Location references carry no ``display`` (older fhir2)
+        self.bare_references = False
+        #: True: searches ignore ``_sort`` (rows in primary-key order), as some servers do
+        self.ignore_sort = False
+        #: FHIR types this server does not serve at all (404), e.g. MedicationDispense before 2.6
+        self.unserved: set[str] = set()
         self.identifiers: dict[str, list[tuple[str, Patient]]] = {}
         self.feeds: dict[str, Feed] = {c: Feed() for c in CATEGORIES}
         self.root_location: Location | None = None
@@ -193,6 +139,8 @@ class Hospital:
     def _category(rec: Rec) -> str:
         if isinstance(rec, Obs):
             return "observation"
+        if isinstance(rec, Clinical):
+            return clinical_category(rec)
         if isinstance(rec, Encounter):
             return "visit" if rec.is_visit else "encounter"
         return rec.resource_type.lower()
@@ -200,12 +148,7 @@ class Hospital:
     def _table(self, rec: Rec) -> Table:
         if isinstance(rec, Practitioner):
             return self.users if rec.is_user else self.practitioners
-        return {
-            "Patient": self.patients,
-            "Encounter": self.encounters,
-            "Observation": self.observations,
-            "Location": self.locations,
-        }[rec.resource_type]
+        return self.tables[rec.resource_type]
 
     def _dirty(self, recs: Iterable[Rec]) -> None:
         for rec in recs:
@@ -215,11 +158,15 @@ class Hospital:
         """Compact FHIR JSON of ``rec``, cached (bounded) until the row changes."""
         text = self._json.get(rec)
         if text is None:
-            text = json.dumps(_fhir.render(rec), separators=(",", ":"), ensure_ascii=False)
+            text = json.dumps(self.render(rec), separators=(",", ":"), ensure_ascii=False)
             if len(self._json) >= JSON_CACHE_SIZE:
                 del self._json[next(iter(self._json))]
             self._json[rec] = text
         return text
+
+    def render(self, rec: Rec) -> dict[str, Any]:
+        """``rec`` as this server's fhir2 renders it (uncached)."""
+        return render(rec, bare_references=self.bare_references)
 
     # ---------------------------------------------------------------- primitives
     def _insert(self, rec: Rec) -> None:
@@ -237,6 +184,8 @@ class Hospital:
             rec.encounter.obs.append(rec)
             if rec.group is not None:
                 self._dirty([rec.group])
+        elif isinstance(rec, Clinical):
+            rec.patient.clinical.append(rec)
         if not isinstance(rec, Practitioner):
             self._event(self._category(rec), "CREATED", rec, rec.date_created)
 
@@ -247,8 +196,9 @@ class Hospital:
 
     def _touch(self, rec: Rec, when: int) -> None:
         self.version += 1
-        if not isinstance(rec, Obs):
-            self._table(rec).touch(rec, when)
+        table = self._table(rec)
+        if not table.append_only:  # obs, orders, dispenses: lastUpdated is date_created
+            table.touch(rec, when)
         self._dirty([rec])
         self._event(self._category(rec), "UPDATED", rec, when)
 
@@ -276,12 +226,7 @@ class Hospital:
         """The row behind ``{resource_type}/{uuid}`` (voided or not), or None."""
         if resource_type == "Practitioner":
             return self.practitioners.get(uuid) or self.users.get(uuid)
-        table = {
-            "Patient": self.patients,
-            "Encounter": self.encounters,
-            "Observation": self.observations,
-            "Location": self.locations,
-        }.get(resource_type)
+        table = self.tables.get(resource_type)
         return table.get(uuid) if table is not None else None
 
     # ---------------------------------------------------------------- building blocks
@@ -468,15 +413,9 @@ class Hospital:
 
         Practitioner means providers only (users are a search quirk, not clinical data).
         """
-        table = {
-            "Patient": self.patients,
-            "Encounter": self.encounters,
-            "Observation": self.observations,
-            "Location": self.locations,
-            "Practitioner": self.practitioners,
-        }[resource_type]
+        table = self.tables[resource_type]
         with self.lock:
-            return [_fhir.render(r) for r in table.rows if not r.voided]
+            return [self.render(r) for r in table.rows if not r.voided]
 
     def valid_observations(self) -> list[dict[str, Any]]:
         return self.valid_resources("Observation")
@@ -491,7 +430,7 @@ class Hospital:
         with self.lock:
             for p in self.patients.rows:
                 if not p.voided and normalise_national_id(p.national_id) == want:  # type: ignore[attr-defined]
-                    return _fhir.render(p)
+                    return self.render(p)
         return None
 
 

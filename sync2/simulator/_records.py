@@ -14,6 +14,16 @@ from typing import Any
 
 from ._concepts import Concept
 
+#: the whole-history FHIR types: rows a patient keeps in ``Patient.clinical``
+CLINICAL_TYPES = (
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationDispense",
+    "ServiceRequest",
+    "DiagnosticReport",
+)
+
 
 class Rec:
     """Fields every row shares. ``seq`` is the primary key (fhir2's default search order)."""
@@ -91,6 +101,7 @@ class Patient(Rec):
         "address_uuid",
         "birthdate",
         "birthdate_estimated",
+        "clinical",
         "encounters",
         "family",
         "filter_tag",
@@ -128,6 +139,8 @@ class Patient(Rec):
         self.filter_tag: str | None = None
         self.obs: list[Obs] = []
         self.encounters: list[Encounter] = []
+        #: allergies, conditions, orders, dispenses and reports, in primary-key order per type
+        self.clinical: list[Rec] = []
 
     @property
     def full_name(self) -> str:
@@ -212,6 +225,185 @@ class Obs(Rec):
         self.interp: str | None = None
         self.members: list[Obs] | None = None
         self.group: Obs | None = None
+
+
+class Clinical(Rec):
+    """A row of one of the whole-history types: it belongs to a patient and was recorded by a
+    provider, sometimes in an encounter."""
+
+    __slots__ = ("encounter", "patient", "provider")
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        encounter: Encounter | None = None,
+    ) -> None:
+        super().__init__(uuid, date_created)
+        self.patient = patient
+        self.provider = provider
+        self.encounter = encounter
+
+
+class Allergy(Clinical):
+    """``allergy`` + ``allergy_reaction`` (2.0+). Edited in place (``date_changed``)."""
+
+    __slots__ = ("allergen", "category", "comment", "reactions", "severity")
+    resource_type = "AllergyIntolerance"
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        allergen: str,
+        severity: str,
+        reactions: tuple[str, ...],
+        comment: str = "",
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider)
+        self.allergen = allergen  # a key of ALLERGENS
+        self.category = ""  # set from the allergen
+        self.severity = severity  # mild | moderate | severe
+        self.reactions = reactions  # keys of REACTIONS
+        self.comment = comment
+
+
+class Condition(Clinical):
+    """``conditions`` (problem list) or, with ``rank``, ``encounter_diagnosis``."""
+
+    __slots__ = ("certainty", "diagnosis", "end", "onset", "rank", "status")
+    resource_type = "Condition"
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        diagnosis: str,
+        onset: int,
+        encounter: Encounter | None = None,
+        rank: int | None = None,
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider, encounter)
+        self.diagnosis = diagnosis  # a key of DIAGNOSES
+        self.onset = onset
+        self.end: int | None = None
+        self.status = "active"  # active | inactive (resolved)
+        self.rank = rank  # 1 primary, 2 secondary: set only for encounter diagnoses
+        self.certainty = "confirmed"  # confirmed | provisional
+
+
+class Order(Clinical):
+    """``orders``: immutable but for ``date_stopped`` (a revise or discontinue sets it)."""
+
+    __slots__ = ("action", "activated", "auto_expire", "previous", "stopped")
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        encounter: Encounter | None,
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider, encounter)
+        self.action = "NEW"  # NEW | REVISE | DISCONTINUE (then ``previous`` is set)
+        self.previous: Order | None = None
+        self.activated = date_created
+        self.stopped: int | None = None
+        self.auto_expire: int | None = None
+
+
+class DrugOrder(Order):
+    """``orders`` + ``drug_order`` -> MedicationRequest."""
+
+    __slots__ = ("dose", "drug", "duration", "frequency", "route")
+    resource_type = "MedicationRequest"
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        encounter: Encounter | None,
+        drug: str,
+        dose: float,
+        frequency: str,
+        duration: int,
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider, encounter)
+        self.drug = drug  # a key of DRUGS
+        self.dose = dose
+        self.frequency = frequency  # a key of FREQUENCIES
+        self.route = "Oral"
+        self.duration = duration  # days
+
+
+class TestOrder(Order):
+    """``orders`` + ``test_order`` -> ServiceRequest."""
+
+    __slots__ = ("test",)
+    resource_type = "ServiceRequest"
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        encounter: Encounter | None,
+        test: str,
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider, encounter)
+        self.test = test  # a key of KINDS (a laboratory concept)
+
+
+class Dispense(Clinical):
+    """``medication_dispense`` (2.6+), handed over against a drug order."""
+
+    __slots__ = ("order", "quantity")
+    resource_type = "MedicationDispense"
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        order: DrugOrder,
+        quantity: int,
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider, order.encounter)
+        self.order = order
+        self.quantity = quantity
+
+
+class Report(Clinical):
+    """``fhir_diagnostic_report``: a lab report on a test order, with its result obs."""
+
+    __slots__ = ("conclusion", "order", "results", "status")
+    resource_type = "DiagnosticReport"
+
+    def __init__(
+        self,
+        uuid: str,
+        date_created: int,
+        patient: Patient,
+        provider: Practitioner | None,
+        order: TestOrder,
+        results: list[Obs],
+    ) -> None:
+        super().__init__(uuid, date_created, patient, provider, order.encounter)
+        self.order = order
+        self.results = results
+        self.status = "final"
+        self.conclusion = ""
 
 
 class Table:

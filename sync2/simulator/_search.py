@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ._hospital import Hospital
-from ._records import Encounter, Location, Obs, Patient, Practitioner, Rec
+from ._records import CLINICAL_TYPES, Clinical, Encounter, Location, Obs, Patient, Practitioner, Rec
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 100
@@ -34,6 +34,12 @@ _PARAMS = {
     "Encounter": {"patient", "subject", "_tag"},
     "Location": {"_tag", "partof"},
     "Practitioner": {"identifier"},
+    "AllergyIntolerance": {"patient"},
+    "Condition": {"patient", "subject", "encounter"},
+    "MedicationRequest": {"patient", "subject", "encounter"},
+    "MedicationDispense": {"patient", "subject"},
+    "ServiceRequest": {"patient", "subject", "encounter"},
+    "DiagnosticReport": {"patient", "subject", "encounter"},
 }
 _INCLUDES: dict[str, Callable[[Rec], Iterable[Rec | None]]] = {
     "Observation:encounter": lambda o: (o.encounter,),  # type: ignore[attr-defined]
@@ -186,15 +192,7 @@ def parse_query(rtype: str, params: list[tuple[str, str]]) -> Query:
 
 
 def _candidates(h: Hospital, q: Query) -> Iterable[Rec]:
-    if q.rtype == "Practitioner":
-        table = h.practitioners
-    else:
-        table = {
-            "Patient": h.patients,
-            "Encounter": h.encounters,
-            "Observation": h.observations,
-            "Location": h.locations,
-        }[q.rtype]
+    table = h.tables[q.rtype]
     if q.ids is not None:
         found = (table.get(u) for u in dict.fromkeys(q.ids))
         return sorted((r for r in found if r is not None), key=lambda r: r.seq)
@@ -203,7 +201,11 @@ def _candidates(h: Hospital, q: Query) -> Iterable[Rec]:
         if p is None:
             return []
         return p.obs if q.rtype == "Observation" else p.encounters  # type: ignore[attr-defined]
-    if q.encounter is not None:
+    if q.patient is not None and q.rtype in CLINICAL_TYPES:
+        p = h.patients.get(q.patient)
+        rows = p.clinical if p is not None else []  # type: ignore[attr-defined]
+        return [r for r in rows if r.resource_type == q.rtype]
+    if q.encounter is not None and q.rtype == "Observation":
         e = h.encounters.get(q.encounter)
         return e.obs if e is not None else []  # type: ignore[attr-defined]
     if q.identifier is not None and q.rtype == "Patient":
@@ -230,6 +232,9 @@ def _matches(q: Query, r: Rec) -> bool:
             return False
         if q.category is not None and r.concept.category != q.category:
             return False
+    elif isinstance(r, Clinical):
+        if q.encounter is not None and (r.encounter is None or r.encounter.uuid != q.encounter):
+            return False
     elif isinstance(r, Encounter):
         if q.tag is not None and q.tag != ("visit" if r.is_visit else "encounter"):
             return False
@@ -251,7 +256,7 @@ def _matches(q: Query, r: Rec) -> bool:
 def _time_range_only(q: Query) -> bool:
     """Only ``_lastUpdated`` bounds (and ``_sort``): the sync client's keyset query."""
     return (
-        q.rtype in ("Patient", "Observation", "Location")
+        (q.rtype in ("Patient", "Observation", "Location") or q.rtype in CLINICAL_TYPES)
         and q.ids is None
         and q.patient is None
         and q.encounter is None
@@ -266,14 +271,13 @@ def _time_range_only(q: Query) -> bool:
 def run_query(h: Hospital, q: Query) -> list[Rec]:
     """Every matching row, in the order fhir2 pages them. Call with ``h.lock`` held."""
     if _time_range_only(q):  # an index range scan, as MySQL does it: no per-row tests
-        table = {"Patient": h.patients, "Observation": h.observations, "Location": h.locations}
-        source = table[q.rtype]
+        source = h.tables[q.rtype]
         rows = [r for r in source.between(q.lo, q.hi) if not r.voided]
-        if q.sort == "_lastUpdated" and getattr(source, "append_only", False):
-            return rows  # rows are created in time order: already sorted by (lu, seq)
+        if (q.sort == "_lastUpdated" and source.append_only) or h.ignore_sort:
+            return rows  # created in time order (or sort ignored): as they are, by primary key
     else:
         rows = [r for r in _candidates(h, q) if _matches(q, r)]
-    if q.sort:
+    if q.sort and not h.ignore_sort:  # a server that ignores _sort pages by primary key
         key = q.sort.lstrip("-")
         if key == "date" and q.rtype == "Observation":
             rows.sort(key=lambda r: (r.obs_datetime, r.seq))  # type: ignore[attr-defined]

@@ -14,8 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from mappers.documents import RECORD_RESOURCE_TYPES
+
 #: FHIR resource types sync2 pulls, in dependency order.
-RESOURCE_TYPES = ("Location", "Practitioner", "Patient", "Encounter", "Observation")
+RESOURCE_TYPES = ("Location", "Practitioner", "Patient", *RECORD_RESOURCE_TYPES)
 
 
 @dataclass(slots=True)

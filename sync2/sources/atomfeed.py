@@ -42,6 +42,13 @@ CATEGORY_TYPES = {
     "location": "Location",
     "provider": "Practitioner",
     "practitioner": "Practitioner",
+    "allergy": "AllergyIntolerance",
+    "condition": "Condition",
+    "diagnosis": "Condition",
+    "drug_order": "MedicationRequest",
+    "medication_dispense": "MedicationDispense",
+    "test_order": "ServiceRequest",
+    "diagnostic_report": "DiagnosticReport",
 }
 #: REST resource name (the path segment before the uuid) -> FHIR resource type.
 REST_TYPES = {
@@ -63,6 +70,9 @@ SYNC2_DIALECT = "sync2"
 CLASSIC_DIALECT = "classic"
 #: The action of a classic entry: "this object changed", its current state says how.
 CHANGED = "CHANGED"
+#: FHIR types named in feed links that fhir2 R4 serves under another name: atomfeed's published
+#: fhir2 link configuration still says ProcedureRequest (DSTU3) for test orders.
+_R4_NAMES = {"Person": "Patient", "ProcedureRequest": "ServiceRequest"}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -236,7 +246,7 @@ def _resource_of(link: str, category: str, dialect: str, where: str) -> tuple[st
     match = _FHIR_PATH.search(link)
     if match:
         resource_type, uuid = match.group(1), match.group(2)
-        return ("Patient" if resource_type == "Person" else resource_type), uuid
+        return _R4_NAMES.get(resource_type, resource_type), uuid
     rest = _REST_PATH.search(link)
     if rest:
         return rest_resource(rest.group(1), where)

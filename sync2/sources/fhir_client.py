@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .._errors import BadResponseError, Sync2Error, TransientSourceError
+from .._errors import BadResponseError, Sync2Error, TransientSourceError, TypeNotServed
 from ._base import Failure, FetchResult, Gone
 from .http import HttpTransport, rebase
 
@@ -36,12 +36,16 @@ class FhirClient:
 
         Raises:
             BadResponseError: a page is not a Bundle, or ``next`` names the page just read.
+            TypeNotServed: the server has no such resource type (the search answers 404).
         """
         url: str | None = f"{self.fhir_base}/{resource_type}"
         query: dict[str, Any] | None = params
         seen: set[str] = set()
         while url is not None:
-            _, bundle = self.transport.get_json(url, params=query)
+            status, bundle = self.transport.get_json(url, params=query)
+            if status == 404 and query is not None:  # the type search itself, not a page
+                msg = f"search {resource_type}: the server does not serve {resource_type} (404)"
+                raise TypeNotServed(msg)
             if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
                 msg = f"search {resource_type}: response is not a Bundle"
                 raise BadResponseError(msg)

@@ -17,8 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conflicts.hashing import canonical_hash
+from mappers.documents import RECORD_RESOURCE_TYPES
 
-from .._errors import BadFeedError, SourceUnavailable, TransientSourceError
+from .._errors import (
+    BadFeedError,
+    OutOfOrderServer,
+    SourceUnavailable,
+    TransientSourceError,
+    TypeNotServed,
+)
 from ..config import HttpConfig, SourceConfig
 from ._base import Failure, FetchResult, Source, SourceBatch
 from ._window import close_window
@@ -133,7 +140,10 @@ class OpenMRSFhirSource(Source):
         )  # visit and encounter are both Encounter: poll it once
         for resource_type in types:
             stream = f"poll:{resource_type}"
-            yield from self._poll(resource_type, stream, cursors.get(stream) or {})
+            try:
+                yield from self._poll(resource_type, stream, cursors.get(stream) or {})
+            except TypeNotServed as exc:  # e.g. no MedicationDispense before OpenMRS 2.6
+                log.info("source %s: %s; nothing to poll", self.id, exc)
 
     def _keyset_pages(
         self,
@@ -161,7 +171,7 @@ class OpenMRSFhirSource(Source):
                 params["_lastUpdated"] = f"ge{_iso_seconds(start)}"
             pages = self.fhir.search_pages(resource_type, params)
             try:
-                page = next(pages, [])
+                page = self._in_order(resource_type, next(pages, []))
                 window = _window_of(page, watermark, boundary, overlap)
                 stuck = len(page) >= _PAGE and not window[0] and window[1] == watermark
                 if not stuck:
@@ -172,12 +182,30 @@ class OpenMRSFhirSource(Source):
                     first = False
                     continue
                 for page in pages:  # a full page within one second: offsets, this once
-                    window = _window_of(page, watermark, boundary, overlap)
+                    window = _window_of(
+                        self._in_order(resource_type, page), watermark, boundary, overlap
+                    )
                     _, watermark, boundary = window
                     yield window
                 return
             finally:
                 pages.close()
+
+    def _in_order(self, resource_type: str, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``page`` if its rows come in ``_lastUpdated`` order; a server that ignores ``_sort``
+        is refused at once, before anything of the page is stored: a watermark over unordered
+        pages would pass rows it has not read and skip them for good."""
+        marks = [_epoch_seconds(r) for r in page]
+        for i in range(1, len(marks)):
+            if marks[i] < marks[i - 1]:
+                msg = (
+                    f"source {self.id}: the server ignores _sort=_lastUpdated ({resource_type} "
+                    f"{page[i].get('id')} last updated {_iso_seconds(marks[i])} comes after "
+                    f"{_iso_seconds(marks[i - 1])}), so searching by time would skip records; "
+                    'set mode = "feed" and initial_sync = "feed" for this source'
+                )
+                raise OutOfOrderServer(msg)
+        return page
 
     def _poll(
         self, resource_type: str, stream: str, cursor: dict[str, Any]
@@ -221,24 +249,28 @@ class OpenMRSFhirSource(Source):
         extra: dict[str, Any] = {}
         if category in _ENCOUNTER_TAGS:  # visits and encounters share the FHIR type
             extra["_tag"] = f"{_ENCOUNTER_TAG_SYSTEM}|{_ENCOUNTER_TAGS[category]}"
-        for resources, watermark, boundary in self._keyset_pages(
-            resource_type,
-            extra,
-            cursor.get("watermark"),
-            dict(cursor.get("boundary") or {}),
-            0,
-        ):
-            running = {
-                "phase": "snapshot",
-                "head": head,
-                "watermark": watermark,
-                "boundary": boundary,
-            }
-            yield SourceBatch(stream=stream, cursor=running, resources=resources)
+        notes = [f"snapshot of {category} done"]
+        try:
+            for resources, watermark, boundary in self._keyset_pages(
+                resource_type,
+                extra,
+                cursor.get("watermark"),
+                dict(cursor.get("boundary") or {}),
+                0,
+            ):
+                running = {
+                    "phase": "snapshot",
+                    "head": head,
+                    "watermark": watermark,
+                    "boundary": boundary,
+                }
+                yield SourceBatch(stream=stream, cursor=running, resources=resources)
+        except TypeNotServed as exc:  # nothing to snapshot; the feed (if any) still counts
+            notes = [f"snapshot of {category} skipped: {exc}"]
         done = {"phase": "feed", "marker": head or None}
         if walker.head_dialect:  # shown by ``sync2 status`` before any change is followed
             done["dialect"] = walker.head_dialect
-        yield SourceBatch(stream=stream, cursor=done, notes=[f"snapshot of {category} done"])
+        yield SourceBatch(stream=stream, cursor=done, notes=notes)
         yield from self._follow(category, stream, Marker.from_dict(head))
 
     def _follow(self, category: str, stream: str, marker: Marker | None) -> Iterator[SourceBatch]:
@@ -345,8 +377,17 @@ class OpenMRSFhirSource(Source):
         _status, patient = self.fhir.read("Patient", patient_uuid)
         if patient is not None:
             yield patient
-        for rtype in ("Encounter", "Observation"):
-            yield from self.fhir.search(rtype, {"patient": patient_uuid, "_count": 100})
+        for rtype in self._record_types():
+            try:
+                yield from self.fhir.search(rtype, {"patient": patient_uuid, "_count": 100})
+            except TypeNotServed:
+                continue
+
+    def _record_types(self) -> list[str]:
+        """The record types this hospital is synced for (its feeds): a server may lack a type
+        altogether (MedicationDispense before OpenMRS 2.6), so only those are searched."""
+        configured = {CATEGORY_TYPES.get(c) for c in self.config.feeds}
+        return [t for t in RECORD_RESOURCE_TYPES if t in configured]
 
     def find_patients(self, identifier: str) -> list[dict[str, Any]]:
         return list(self.fhir.search("Patient", {"identifier": identifier, "_count": 100}))

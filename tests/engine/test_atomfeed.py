@@ -216,3 +216,23 @@ def test_lost_marker_is_located_by_time_in_few_reads() -> None:
     wanted = [eid for eid, _ in feed.entries[k + 1 :]]
     assert got[-len(wanted) :] == wanted  # nothing after the marker is skipped
     assert len(got) - len(wanted) <= 10  # and at most two pages are read again
+
+
+@pytest.mark.parametrize(
+    ("category", "link", "rtype"),
+    [
+        ("test_order", "/ws/fhir2/R4/ProcedureRequest/{u}", "ServiceRequest"),
+        ("drug_order", "/ws/fhir2/R4/MedicationRequest/{u}", "MedicationRequest"),
+        ("allergy", "/ws/fhir/AllergyIntolerance/{u}", "AllergyIntolerance"),
+        ("diagnosis", "/ws/fhir2/R4/Condition/{u}", "Condition"),
+    ],
+)
+def test_whole_history_entries_name_their_r4_type(category: str, link: str, rtype: str) -> None:
+    """atomfeed's published fhir2 links still say ProcedureRequest (DSTU3) for test orders:
+    fhir2 R4 serves them as ServiceRequest."""
+    uuid = str(uuidlib.uuid4())
+    key = "fhir" if "/fhir" in link else "rest"
+    content = json.dumps({key: link.format(u=uuid)})
+    entry = FeedEntry("tag:atomfeed.ict4h.org:h", category, "", ["CREATED", category], content)
+    event = read_entry(entry, f"{BASE}/1")
+    assert (event.resource_type, event.uuid) == (rtype, uuid)

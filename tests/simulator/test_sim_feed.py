@@ -82,7 +82,7 @@ def test_missing_page_is_500(feed: httpx.Client, page: str) -> None:
 
 
 def test_category_without_events_has_empty_recent_page(feed: httpx.Client) -> None:
-    root = _parse(feed.get("/drug_order/recent").text)
+    root = _parse(feed.get("/cohort/recent").text)
     assert _entries(root) == []
     assert set(_links(root)) == {"self"}
     assert root.findtext(f"{ATOM}id").endswith("+0")
