@@ -265,9 +265,9 @@ def test_audit_is_queryable(client: Any, service: Service) -> None:
 
 
 def test_start_and_stop_over_http(client: Any, service: Service) -> None:
-    r = client.post(f"{P}/start", json={"intervalMinutes": 0.01}, headers=ADMIN)
+    r = client.post(f"{P}/start", json={"intervalMinutes": 1}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["data"]["status"] == "running"
-    assert service.scheduler.running and service.scheduler.interval_override == 0.6
+    assert service.scheduler.running and service.scheduler.interval_override == 60
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(service.store.list_audit(kind="sync")) < 2:
         time.sleep(0.05)
