@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from sync2.cli import app
@@ -200,3 +202,56 @@ def test_cli_sync_patient_and_sync_record(tmp_path: Path, servers: list[Any]) ->
     audit = runner.invoke(app, ["audit", "--config", str(config), "--json", "--kind", "manual"])
     actors = {e["actor"] for e in json.loads(audit.stdout)}
     assert actors == {"cli"}
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by the openssl command."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        ["openssl", "req", "-x509", *ec, *subject, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_serve_over_tls(tmp_path: Path, servers: list[Any]) -> None:
+    cert, key = _self_signed(tmp_path)
+    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    proc, base = _start_serve(config, "--tls-cert", str(cert), "--tls-key", str(key))
+    secure = base.replace("http://", "https://")
+    trusted = ssl.create_default_context(cafile=str(cert))
+    try:
+        deadline = time.monotonic() + 20
+        health = None
+        while time.monotonic() < deadline and health is None:
+            try:
+                health = httpx.get(f"{secure}/healthz", verify=trusted, timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health is not None and health.json()["status"] == "ok"
+        r = httpx.get(f"{secure}{P}/status", headers=ADMIN_HEADERS, verify=trusted, timeout=5)
+        assert r.status_code == 200
+        with pytest.raises(httpx.TransportError):  # plain HTTP is not served
+            httpx.get(f"{base}/healthz", timeout=2)
+        with pytest.raises(httpx.ConnectError):  # verification stays on: unknown CA refused
+            httpx.get(f"{secure}/healthz", timeout=2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "scheme=https" in err
+
+
+def test_serve_names_an_unreadable_tls_file(tmp_path: Path, servers: list[Any]) -> None:
+    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    missing = tmp_path / "nowhere.pem"
+    args = ["serve", "--config", str(config), "--tls-cert", str(missing), "--tls-key", str(missing)]
+    result = CliRunner().invoke(app, args, env={"SYNC2_API_TOKENS": ADMIN_TOKEN})
+    assert result.exit_code == 2
+    said = "".join(result.output.split())  # the console wraps long lines
+    assert f"TLScertificate{missing}:cannotreadit" in said
+    half = CliRunner().invoke(app, [*args[:3], "--tls-cert", str(missing)])
+    assert half.exit_code == 2 and "--tls-cert and --tls-key go together" in half.output

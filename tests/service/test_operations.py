@@ -1,0 +1,116 @@
+"""initialize, and what a background sync-all leaves behind, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sync2.config import Config
+from sync2.demo import config_for_servers
+from sync2.service import Service, TokenAuth, create_app
+
+from .conftest import ADMIN, serve_app
+
+P = "/api/openmrs-sync"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens once the socket is closed
+
+
+@pytest.fixture
+def with_offline(servers: list[Any], tmp_path: Path) -> Config:
+    """The simulated hospitals plus one whose server is down."""
+    config = config_for_servers(servers, f"sqlite:///{tmp_path / 'passport'}.db")
+    offline = config.sources[0].model_copy(
+        update={
+            "id": "offline",
+            "name": "Offline Hospital",
+            "base_url": f"http://127.0.0.1:{_closed_port()}/openmrs",
+        }
+    )
+    return config.model_copy(update={"sources": [*config.sources, offline]})
+
+
+def test_initialize_reports_each_hospital(
+    with_offline: Config,
+    servers: list[Any],
+    make_service: Callable[..., Service],
+    auth: TokenAuth,
+) -> None:
+    service = make_service(with_offline)
+    with serve_app(create_app(service, auth)) as api:
+        r = httpx.post(f"{api}{P}/initialize", headers=ADMIN, timeout=120)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    report = {h["id"]: h for h in data["hospitals"]}
+    assert set(report) == {s.hospital.id for s in servers} | {"offline"}
+    for s in servers:
+        assert report[s.hospital.id]["connected"] is True, report[s.hospital.id]
+        assert s.stats["unauthorized"] == 0
+    assert report["offline"]["connected"] is False and report["offline"]["error"]
+    assert data["hospitalsConnected"] == len(servers)
+    entry = service.store.list_audit(kind="initialize")[0]
+    assert entry.actor == "admin:ops"
+    assert entry.message == f"connected to {len(servers)} of {len(servers) + 1} hospitals"
+
+
+def test_initialize_reports_wrong_credentials(
+    servers: list[Any], tmp_path: Path, make_service: Callable[..., Service], auth: TokenAuth
+) -> None:
+    config = config_for_servers(servers[:1], f"sqlite:///{tmp_path / 'passport'}.db")
+    wrong = config.sources[0].model_copy(update={"password": "not-the-password"})
+    service = make_service(config.model_copy(update={"sources": [wrong]}))
+    with serve_app(create_app(service, auth)) as api:
+        r = httpx.post(f"{api}{P}/initialize", headers=ADMIN, timeout=60)
+    hospital = r.json()["data"]["hospitals"][0]
+    assert hospital["connected"] is False and "not-the-password" not in r.text
+
+
+def test_background_sync_all_logs_and_audits_skipped_and_failed_sources(
+    with_offline: Config,
+    servers: list[Any],
+    make_service: Callable[..., Service],
+    auth: TokenAuth,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = make_service(with_offline)
+    service.manual_wait = 0.1
+    busy = servers[0].hospital.id
+    caplog.set_level(logging.INFO, logger="sync2")
+    with (
+        serve_app(create_app(service, auth)) as api,
+        service.scheduler.hold([busy]),  # a run of this source is in progress
+    ):
+        r = httpx.post(f"{api}{P}/sync-all", headers=ADMIN, timeout=10)
+        assert r.status_code == 202
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(t.is_alive() for t in service.background):
+            time.sleep(0.05)
+    skipped = service.store.list_audit(kind="sync-skipped")
+    assert [(e.source, e.actor) for e in skipped] == [(busy, "admin:ops")]
+    assert skipped[0].message == f"{busy} skipped: a sync of source {busy!r} is in progress"
+    failed = service.store.list_audit(kind="sync-failed", source="offline")
+    assert len(failed) == 1 and failed[0].actor == "admin:ops"
+    warnings = {
+        (r.source, r.getMessage(), r.reason)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage().startswith("background sync-all")
+    }
+    assert (busy, "background sync-all: source skipped", skipped[0].message.split(": ")[1]) in (
+        warnings
+    )
+    offline = [w for w in warnings if w[0] == "offline"]
+    assert len(offline) == 1 and offline[0][1] == "background sync-all: source failed"
+    assert offline[0][2] == failed[0].details["error"]
+    ok = {e.source for e in service.store.list_audit(kind="sync")}
+    assert ok == {s.hospital.id for s in servers[1:]}
