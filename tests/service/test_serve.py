@@ -255,3 +255,27 @@ def test_serve_names_an_unreadable_tls_file(tmp_path: Path, servers: list[Any]) 
     assert f"TLScertificate{missing}:cannotreadit" in said
     half = CliRunner().invoke(app, [*args[:3], "--tls-cert", str(missing)])
     assert half.exit_code == 2 and "--tls-cert and --tls-key go together" in half.output
+
+
+def test_passport_edit_of_a_name_part_changes_the_shown_name(
+    tmp_path: Path, servers: list[Any]
+) -> None:
+    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    runner = CliRunner()
+    nid = national_id_at_every_hospital(servers)
+    assert runner.invoke(app, ["sync-patient", nid, "--config", str(config)]).exit_code == 0
+    show = ["passport", "show", nid, "--json", "--config", str(config)]
+    person = next(  # the simulator's own record of the patient: it writes no name text
+        p
+        for p in servers[0].hospital.valid_resources("Patient")
+        if any(i.get("value") == nid for i in p.get("identifier") or [])
+    )
+    given, family = person["name"][0]["given"], person["name"][0]["family"]
+    assert json.loads(runner.invoke(app, show).stdout)["name"] == " ".join([*given, family])
+    edit = ["passport", "edit", "patient", nid, "--config", str(config)]
+    result = runner.invoke(app, [*edit, "--set", "family=Zzyzx"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(runner.invoke(app, show).stdout)["name"] == " ".join([*given, "Zzyzx"])
+    result = runner.invoke(app, [*edit, "--set", "given=Ann Marie"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(runner.invoke(app, show).stdout)["name"] == "Ann Marie Zzyzx"
