@@ -281,6 +281,7 @@ def test_start_and_stop_over_http(client: Any, service: Service) -> None:
 
 
 def test_metrics_count_per_source(client: Any, service: Service, servers: Any) -> None:
+    started = time.time()
     client.post(f"{P}/sync-all?wait=true", headers=ADMIN)
     text = client.get("/metrics", headers=ADMIN).text
     for s in servers:
@@ -289,7 +290,10 @@ def test_metrics_count_per_source(client: Any, service: Service, servers: Any) -
         summaries = service.store.list_audit(kind="sync", source=s.hospital.id)
         assert value == summaries[0].details["written"] > 0
         assert f'sync2_runs_total{{outcome="ok",source="{s.hospital.id}"}} 1.0' in text
-        assert f'sync2_last_success_timestamp_seconds{{source="{s.hospital.id}"}} 0.0' not in text
+        stamp = f'sync2_last_success_timestamp_seconds{{source="{s.hospital.id}"}} '
+        lines = [x for x in text.splitlines() if x.startswith(stamp)]
+        assert len(lines) == 1, f"no {stamp} line"
+        assert started <= float(lines[0].split()[-1]) <= time.time()
     assert 'sync2_failed_events{source="central",state="open"} 0.0' in text
     assert "sync2_open_conflicts 0.0" in text
     assert "sync2_run_duration_seconds_count" in text
