@@ -238,21 +238,37 @@ def test_resolve_is_501_when_the_engine_cannot_resolve(config: Any, auth: Any) -
         store.close()
 
 
-def test_resolve_calls_the_engine_with_the_admin_as_actor(
-    client: Any, service: Service, monkeypatch: Any
+def test_resolve_writes_the_merged_value_with_the_admin_as_actor(
+    client: Any, service: Service, servers: Any
 ) -> None:
-    cid = _conflict(service)
-    calls: list[tuple[Any, ...]] = []
-
-    def fake(conflict_id: int, *, take: Any, merged: Any, actor: str) -> dict[str, Any]:
-        calls.append((conflict_id, take, merged, actor))
-        return {"resolved": conflict_id}
-
-    monkeypatch.setattr(service.pipeline, "resolve_conflict", fake, raising=False)
-    r = client.post(f"{P}/conflicts/{cid}/resolve", json={"merged": {"value": 4}}, headers=ADMIN)
+    """A real resolution: a synced record of the simulator, a conflict on it, merged over HTTP."""
+    assert client.post(f"{P}/sync-source/central", headers=ADMIN).status_code == 200
+    obs = next(o for o in servers[0].hospital.valid_observations() if "valueQuantity" in o)
+    value = obs["valueQuantity"]["value"]
+    service.store.apply(
+        WriteBatch(
+            conflicts=[
+                Conflict(
+                    source="central",
+                    resource_type="Observation",
+                    uuid=obs["id"],
+                    base={"value": value},
+                    passport={"value": "1"},
+                    incoming={"value": "2"},
+                    reason="both changed value",
+                )
+            ]
+        )
+    )
+    cid = service.store.list_conflicts()[0].id
+    r = client.post(f"{P}/conflicts/{cid}/resolve", json={"merged": {"value": "4"}}, headers=ADMIN)
     assert r.status_code == 200, r.text
-    assert r.json()["data"] == {"resolved": cid}
-    assert calls == [(cid, None, {"value": 4}, "admin:ops")]
+    (record,) = service.store.find_records("central", "Observation", uuid=obs["id"])
+    assert record["value"] == "4"
+    assert service.store.get_conflict(cid).resolution == "merged by admin:ops"  # type: ignore[union-attr]
+    assert client.get(f"{P}/conflicts", headers=ADMIN).json()["data"] == []
+    (entry,) = service.store.list_audit(kind="conflict-resolved")
+    assert (entry.actor, entry.details["conflict_id"]) == ("admin:ops", cid)
 
 
 def test_audit_is_queryable(client: Any, service: Service) -> None:
