@@ -275,7 +275,11 @@ class Scheduler:
 
     def _scheduled_run(self, source_id: str) -> None:
         try:
-            self.run_source(source_id, actor="scheduler", retry=True)
+            summary = self.run_source(source_id, actor="scheduler", retry=True)
+            if summary is None:  # leased elsewhere: look again when that lease could expire
+                retry_at = self._clock() + min(self._interval(source_id), self.lease_ttl_seconds)
+                state = self._states[source_id]
+                state.next_due = min(state.next_due or retry_at, retry_at)
         except SourceBusy:
             pass
         except Exception:
