@@ -51,6 +51,27 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+def simulator_mismatches(
+    store: PassportStore, servers: list[Any], types: tuple[str, ...] = ("Observation",)
+) -> dict[str, Any]:
+    """Where the passport differs from the simulator's own records (the independent truth):
+    per ``source/type``, the valid uuids missing from the passport and those it shows as valid
+    that the hospital does not (voided, or never there). Empty when they agree. Encounters
+    count only when the sources read the visit feed too (fhir2 serves visits as Encounters)."""
+    found: dict[str, Any] = {}
+    for server in servers:
+        hospital = server.hospital
+        for rtype in types:
+            truth = {r["id"] for r in hospital.valid_resources(rtype)}
+            shown = set(store.list_record_uuids(hospital.id, rtype, limit=10_000_000))
+            if truth != shown:
+                found[f"{hospital.id}/{rtype}"] = {
+                    "missing": sorted(truth - shown)[:5],
+                    "extra": sorted(shown - truth)[:5],
+                }
+    return found
+
+
 def passport_rows(store: PassportStore, config: Config) -> list[tuple[Any, ...]]:
     """Everything that matters about a passport, comparable: records, patients, doctors."""
     rows: list[tuple[Any, ...]] = []
