@@ -423,7 +423,15 @@ def serve(
     tls = TlsFiles(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
     try:
         cfg = load_service_config(config)
-        run_service(cfg, host=host, port=port, insecure_local=insecure_local, tls=tls, grace=grace)
+        run_service(
+            cfg,
+            host=host,
+            port=port,
+            insecure_local=insecure_local,
+            tls=tls,
+            grace=grace,
+            reload=lambda: load_service_config(config),
+        )
     except Sync2Error as exc:
         raise _fail(exc) from None
 

@@ -61,11 +61,14 @@ def _busy(exc: SourceBusy) -> ApiError:
 
 @router.post("/initialize")
 def initialize(service: ServiceDep, who: AdminDep) -> JSONResponse:
-    """Connect to every hospital of the config now and report each (the Passport's first call).
+    """Re-read the config, connect to every hospital now and report each (the Passport's
+    first call).
 
     Hospitals come from sync2's config, never from the request: credentials do not travel over
-    the admin API. A hospital that cannot be reached is reported, not an error of the call.
+    the admin API. A hospital that cannot be reached is reported, not an error of the call; so
+    is a config file that changed (a restart applies it) or no longer loads.
     """
+    drift = service.config_drift()
     try:
         hospitals = service.initialize(actor=who.actor)
     except SourceBusy as exc:
@@ -73,7 +76,7 @@ def initialize(service: ServiceDep, who: AdminDep) -> JSONResponse:
     connected = sum(1 for h in hospitals if h["connected"])
     return ok(
         f"connected to {connected} of {len(hospitals)} hospitals",
-        {"hospitalsConnected": connected, "hospitals": hospitals},
+        {"hospitalsConnected": connected, "hospitals": hospitals, "config": drift},
     )
 
 

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +154,7 @@ def serve(
     start_scheduler: bool | None = None,
     tls: TlsFiles | None = None,
     grace: float = SHUTDOWN_GRACE_SECONDS,
+    reload: Callable[[], Config] | None = None,
 ) -> None:
     """``sync2 serve``: the admin API (uvicorn) and the scheduler until SIGINT/SIGTERM.
 
@@ -169,6 +170,7 @@ def serve(
     if tls is not None:
         tls.check()
     service = Service.build(config)
+    service.reload = reload
     try:
         if config.admin.auto_start if start_scheduler is None else start_scheduler:
             service.start(interval_seconds=None, actor="system")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class Service:
     owns_store: bool = True
     #: background sync-all threads, waited for by :meth:`close`
     background: list[threading.Thread] = field(default_factory=list)
+    #: reads the config again from where it came from (``initialize`` compares it)
+    reload: Callable[[], Config] | None = None
 
     @classmethod
     def build(
@@ -202,6 +205,26 @@ class Service:
             actor,
         )
         return report
+
+    def config_drift(self) -> dict[str, Any]:
+        """Read the config again and say which sections differ from the running one.
+
+        The running service keeps its config (its sources, locks and leases are built from
+        it); a change takes a restart, and this is how an operator learns one is needed, or
+        that the edited file does not load.
+        """
+        if self.reload is None:
+            return {"reread": False, "changed": [], "restartNeeded": False, "error": None}
+        try:
+            fresh = self.reload()
+        except ConfigError as exc:
+            return {"reread": True, "changed": [], "restartNeeded": False, "error": str(exc)}
+        changed = [
+            name
+            for name in type(self.config).model_fields
+            if getattr(fresh, name) != getattr(self.config, name)
+        ]
+        return {"reread": True, "changed": changed, "restartNeeded": bool(changed), "error": None}
 
     def _connect(self, source_id: str) -> dict[str, Any]:
         sc = self.config.source(source_id)

@@ -74,6 +74,20 @@ def client(service: Service, auth: TokenAuth) -> Iterator[TestClient]:
         yield c
 
 
+def write_config(path: Path, servers: list[Any], store: Path) -> Path:
+    """A sync2.toml over running simulated hospitals, as a user writes one."""
+    lines = [f'[passport]\nstore = "sqlite:///{store}"\n']
+    for s in servers:
+        lines.append(
+            f'[[sources]]\nid = "{s.hospital.id}"\nname = "{s.hospital.name}"\n'
+            f'base_url = "{s.url}"\nusername = "{s.username}"\npassword = "{s.password}"\n'
+            'feeds = ["location", "patient", "encounter", "observation"]\n'
+            "interval_seconds = 3600\n"
+        )
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 def national_ids(servers: list[Any]) -> list[set[str]]:
     """The national IDs of each hospital, written as that hospital writes them."""
     found = []

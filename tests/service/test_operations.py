@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from sync2.config import Config
+from sync2.config import Config, load_config
 from sync2.demo import config_for_servers
 from sync2.service import Service, TokenAuth, create_app
 
-from .conftest import ADMIN, serve_app
+from .conftest import ADMIN, serve_app, write_config
 
 P = "/api/openmrs-sync"
 
@@ -114,3 +114,27 @@ def test_background_sync_all_logs_and_audits_skipped_and_failed_sources(
     assert offline[0][2] == failed[0].details["error"]
     ok = {e.source for e in service.store.list_audit(kind="sync")}
     assert ok == {s.hospital.id for s in servers[1:]}
+
+
+def test_initialize_rereads_the_config_and_says_when_a_restart_is_needed(
+    servers: list[Any], tmp_path: Path, make_service: Callable[..., Service], auth: TokenAuth
+) -> None:
+    path = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    service = make_service(load_config(path))
+    service.reload = lambda: load_config(path)
+    with serve_app(create_app(service, auth)) as api:
+
+        def initialize() -> dict[str, Any]:
+            r = httpx.post(f"{api}{P}/initialize", headers=ADMIN, timeout=60)
+            assert r.status_code == 200, r.text
+            return r.json()["data"]["config"]  # type: ignore[no-any-return]
+
+        unchanged = {"reread": True, "changed": [], "restartNeeded": False, "error": None}
+        assert initialize() == unchanged
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("interval_seconds = 3600", "interval_seconds = 600", 1))
+        assert initialize() == {**unchanged, "changed": ["sources"], "restartNeeded": True}
+        path.write_text(text + "\n[admin]\nport = -1\n", encoding="utf-8")
+        broken = initialize()
+        assert broken["error"] and "admin.port" in broken["error"]
+        assert service.config.sources[0].interval_seconds == 3600  # the running config stays

@@ -25,23 +25,10 @@ from sync2.simulator._faults import FaultConfig
 from sync2.store import open_store
 from sync2.store._leases import lease_name
 
-from .conftest import ADMIN_TOKEN, national_id_at_every_hospital
+from .conftest import ADMIN_TOKEN, national_id_at_every_hospital, write_config
 
 P = "/api/openmrs-sync"
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def _write_config(path: Path, servers: list[Any], store: Path) -> Path:
-    lines = [f'[passport]\nstore = "sqlite:///{store}"\n']
-    for s in servers:
-        lines.append(
-            f'[[sources]]\nid = "{s.hospital.id}"\nname = "{s.hospital.name}"\n'
-            f'base_url = "{s.url}"\nusername = "{s.username}"\npassword = "{s.password}"\n'
-            'feeds = ["location", "patient", "encounter", "observation"]\n'
-            "interval_seconds = 3600\n"
-        )
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 def _free_port() -> int:
@@ -51,7 +38,7 @@ def _free_port() -> int:
 
 
 def test_serve_answers_healthz_and_metrics(tmp_path: Path, servers: list[Any]) -> None:
-    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    config = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
     port = _free_port()
     env = {**os.environ, "SYNC2_API_TOKENS": ADMIN_TOKEN}
     command = [sys.executable, "-m", "sync2.cli", "serve", "--config", str(config)]
@@ -151,7 +138,7 @@ def test_a_stop_mid_sync_loses_nothing_and_a_restart_completes(
         sid = server.hospital.id
         server.faults = FaultConfig(slow=1.0, delay=0.4)  # a run of ~8 s, a checkpoint each ~0.5
         store_path = tmp_path / "p.db"
-        config = _write_config(tmp_path / "sync2.toml", servers, store_path)
+        config = write_config(tmp_path / "sync2.toml", servers, store_path)
         with config.open("a", encoding="utf-8") as f:
             f.write("\n[admin]\nlease_ttl_seconds = 3\n")
         proc, base = _start_serve(config, "--grace", "0.5")
@@ -191,14 +178,14 @@ def test_a_stop_mid_sync_loses_nothing_and_a_restart_completes(
 
 
 def test_serve_refuses_to_start_without_a_token(tmp_path: Path, servers: list[Any]) -> None:
-    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    config = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
     result = CliRunner().invoke(app, ["serve", "--config", str(config), "--port", "0"])
     assert result.exit_code == 2
     assert "the admin API has no token" in result.output
 
 
 def test_cli_sync_patient_and_sync_record(tmp_path: Path, servers: list[Any]) -> None:
-    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    config = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
     runner = CliRunner()
     nid = national_id_at_every_hospital(servers)
     result = runner.invoke(app, ["sync-patient", nid, "--config", str(config), "--json"])
@@ -235,7 +222,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 def test_serve_over_tls(tmp_path: Path, servers: list[Any]) -> None:
     cert, key = _self_signed(tmp_path)
-    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    config = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
     proc, base = _start_serve(config, "--tls-cert", str(cert), "--tls-key", str(key))
     secure = base.replace("http://", "https://")
     trusted = ssl.create_default_context(cafile=str(cert))
@@ -262,7 +249,7 @@ def test_serve_over_tls(tmp_path: Path, servers: list[Any]) -> None:
 
 
 def test_serve_names_an_unreadable_tls_file(tmp_path: Path, servers: list[Any]) -> None:
-    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    config = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
     missing = tmp_path / "nowhere.pem"
     args = ["serve", "--config", str(config), "--tls-cert", str(missing), "--tls-key", str(missing)]
     result = CliRunner().invoke(app, args, env={"SYNC2_API_TOKENS": ADMIN_TOKEN})
@@ -276,7 +263,7 @@ def test_serve_names_an_unreadable_tls_file(tmp_path: Path, servers: list[Any]) 
 def test_passport_edit_of_a_name_part_changes_the_shown_name(
     tmp_path: Path, servers: list[Any]
 ) -> None:
-    config = _write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
+    config = write_config(tmp_path / "sync2.toml", servers, tmp_path / "p.db")
     runner = CliRunner()
     nid = national_id_at_every_hospital(servers)
     assert runner.invoke(app, ["sync-patient", nid, "--config", str(config)]).exit_code == 0
