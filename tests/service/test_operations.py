@@ -1,4 +1,4 @@
-"""initialize, and what a background sync-all leaves behind, over real HTTP."""
+"""initialize, a background sync-all's outcomes and the conflict strategies, over real HTTP."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from sync2.config import Config, load_config
+from mappers import normalise_national_id
+from sync2.config import Config, ConflictsConfig, load_config
 from sync2.demo import config_for_servers
 from sync2.service import Service, TokenAuth, create_app
+from sync2.simulator import generate_hospitals, serve_hospitals
 
 from .conftest import ADMIN, serve_app, write_config
 
@@ -138,3 +140,51 @@ def test_initialize_rereads_the_config_and_says_when_a_restart_is_needed(
         broken = initialize()
         assert broken["error"] and "admin.port" in broken["error"]
         assert service.config.sources[0].interval_seconds == 3600  # the running config stays
+
+
+@pytest.mark.parametrize(
+    ("strategy", "shown", "queued"),
+    [
+        ("manual", "Passportname", 1),
+        ("source-wins", "Hospitalname", 0),
+        ("passport-wins", "Passportname", 0),
+    ],
+)
+def test_conflict_strategies_over_http(
+    tmp_path: Path, auth: TokenAuth, strategy: str, shown: str, queued: int
+) -> None:
+    """Both sides change a patient's family name: what each strategy shows, and for ``manual``
+    the conflict listed and resolved over HTTP, ending with the hospital's name."""
+    hospitals = generate_hospitals(n=1, patients=3, obs_per_patient=2, seed=5)
+    with serve_hospitals(hospitals) as servers:
+        hospital = servers[0].hospital
+        config = config_for_servers(servers, f"sqlite:///{tmp_path / 'p.db'}")
+        config = config.model_copy(
+            update={"conflicts": ConflictsConfig(per_type={"Patient": strategy})}  # type: ignore[call-arg]
+        )
+        service = Service.build(config, tick=0.02)
+        try:
+            with serve_app(create_app(service, auth)) as api:
+                sync = f"{api}{P}/sync-source/{hospital.id}"
+                assert httpx.post(sync, headers=ADMIN, timeout=60).status_code == 200
+                person = hospital.valid_resources("Patient")[0]
+                nid = next(i["value"] for i in person["identifier"] if "National" in str(i["type"]))
+                patient_id = normalise_national_id(nid)
+                service.pipeline.edit_patient(patient_id, {"family": "Passportname"}, actor="a")
+                hospital.update_patient(person["id"], family="Hospitalname")
+                assert httpx.post(sync, headers=ADMIN, timeout=60).status_code == 200
+                assert service.store.get_patient(patient_id)["family"] == shown  # type: ignore[index]
+                listed = httpx.get(f"{api}{P}/conflicts", headers=ADMIN, timeout=10).json()
+                assert len(listed["data"]) == queued
+                if queued:
+                    cid = listed["data"][0]["id"]
+                    body = {"take": "source"}
+                    r = httpx.post(
+                        f"{api}{P}/conflicts/{cid}/resolve", json=body, headers=ADMIN, timeout=10
+                    )
+                    assert r.status_code == 200, r.text
+                    after = service.store.get_patient(patient_id)
+                    assert after is not None and after["family"] == "Hospitalname"
+                    assert after["name"].endswith(" Hospitalname")
+        finally:
+            service.close()
