@@ -7,6 +7,8 @@ its inputs and put its token and size checks in front of the body.
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -112,6 +114,47 @@ def test_a_100_mb_body_without_a_token_is_refused_before_it_is_sent(api: str) ->
     )
     status, answer = _raw(api, head)  # not one byte of the body is sent
     assert status == 401, answer
+    _healthy(api)
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (the API under test runs in one of its threads)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(x for x in status if x.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_a_100_mb_body_streamed_without_a_token_leaves_memory_flat(api: str) -> None:
+    """All 100 MB go over the socket (uvicorn drains and drops what nobody reads); the memory
+    of the process serving the API must not grow with them, as it did when the body was read
+    and parsed before the token was checked."""
+    total = 100 * 1024 * 1024
+    head = (
+        f"POST {P}/sync-record HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {total}\r\n\r\n"
+    )
+    baseline, peak, done = _rss_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    host, port = api.removeprefix("http://").split(":")
+    chunk, answer = b" " * 65536, b""
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(head.encode("latin-1"))
+            for _ in range(total // len(chunk)):
+                sock.sendall(chunk)
+            answer = sock.recv(65536)
+    finally:
+        done.set()
+        sampler.join(5)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
+    assert peak[0] - baseline < 30 * 1024 * 1024, f"grew by {(peak[0] - baseline) >> 20} MB"
     _healthy(api)
 
 
