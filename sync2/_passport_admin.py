@@ -5,7 +5,8 @@ Each action is audited with who did it (field names only, never values).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,7 +173,8 @@ class PassportAdmin:
         elif take == "passport":
             fields = passport
         else:
-            fields = {**passport, **_only(merged or {}, DEMOGRAPHIC_FIELDS)}
+            chosen = _only(merged or {}, DEMOGRAPHIC_FIELDS)
+            fields = {**passport, **with_derived_name(passport, chosen)}
         doc = resolved_patient(stored, fields, conflict.incoming)
         if merged is not None and doc.get("edited") is not None:
             doc["edited"] = {"at": self._now_iso(), "by": actor, "fields": sorted(merged)}
@@ -278,7 +280,9 @@ class PassportAdmin:
             msg = f"no patient {patient_id} in the passport"
             raise LookupError(msg)
         stored = {k: v for k, v in stored.items() if k != "links"}
-        doc = _edit_patient(stored, changes, actor=actor, at=self._now_iso())
+        doc = _edit_patient(
+            stored, with_derived_name(stored, changes), actor=actor, at=self._now_iso()
+        )
         audit = AuditEntry(
             kind="passport-edit",
             actor=actor,
@@ -316,6 +320,50 @@ def _link_diff(conflict: Conflict) -> list[dict[str, Any]]:
         }
         for r in field_diff(before if conflict.base else None, conflict.passport, incoming)
     ]
+
+
+def _given_list(value: Any) -> list[str]:
+    """``given`` as the passport keeps it: a list (given, then middle names)."""
+    if isinstance(value, str):
+        return value.split()
+    return [str(v) for v in value or [] if v]
+
+
+def with_derived_name(before: Mapping[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` plus the shown ``name`` again when ``given`` or ``family`` change without it.
+
+    The shown name is made from the parts (or is the hospital's name text): an edit of a part
+    that left it alone would show the old name for ever. A part that appears as a word of the
+    old name is replaced there (a text such as ``Dr Ann Lee`` keeps its shape); otherwise the
+    name is made from the parts again.
+
+    >>> old = {"name": "Ann Lee", "given": ["Ann"], "family": "Lee"}
+    >>> with_derived_name(old, {"family": "Ray"})
+    {'family': 'Ray', 'name': 'Ann Ray'}
+    >>> with_derived_name({**old, "name": "Dr Ann Lee"}, {"given": "Anna Maria"})["name"]
+    'Dr Anna Maria Lee'
+    >>> with_derived_name(old, {"family": "Ray", "name": "A. Ray"})["name"]
+    'A. Ray'
+    """
+    if "name" in changes or not {"given", "family"} & set(changes):
+        return changes
+    out = dict(changes)
+    if "given" in out:
+        out["given"] = _given_list(out["given"])
+    old_given, new_given = _given_list(before.get("given")), out.get("given")
+    old_family, new_family = before.get("family"), out.get("family", before.get("family"))
+    name = str(before.get("name") or "")
+    swaps = [(" ".join(old_given), " ".join(new_given or []))] if new_given is not None else []
+    swaps += [(str(old_family or ""), str(new_family or ""))] if "family" in out else []
+    for old, new in swaps:
+        pattern = rf"(?<!\S){re.escape(old)}(?!\S)" if old else None
+        if pattern is None or not re.search(pattern, name):
+            parts = [*(new_given if new_given is not None else old_given), new_family]
+            out["name"] = " ".join(str(p) for p in parts if p) or None
+            return out
+        name = re.sub(pattern, new, name, count=1)
+    out["name"] = " ".join(name.split()) or None
+    return out
 
 
 def _only(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:

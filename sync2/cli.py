@@ -427,15 +427,40 @@ def serve(
         bool, typer.Option("--insecure-local", help="No tokens; only on a loopback address.")
     ] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="JSON log lines.")] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Serve HTTPS: certificate chain (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="Private key (PEM) of --tls-cert.")
+    ] = None,
+    grace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="On SIGTERM/SIGINT, seconds runs get to finish before they stop at a checkpoint.",
+        ),
+    ] = 30.0,
 ) -> None:
     """The scheduler and the admin HTTP API (/api/openmrs-sync/..., /metrics, /healthz)."""
-    from .service import load_service_config, setup_logging
+    from .service import TlsFiles, load_service_config, setup_logging
     from .service import serve as run_service
 
     setup_logging(logging.INFO, json_lines=log_json)
+    if (tls_cert is None) != (tls_key is None):
+        raise _fail(ValueError("--tls-cert and --tls-key go together"))
+    tls = TlsFiles(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
     try:
         cfg = load_service_config(config)
-        run_service(cfg, host=host, port=port, insecure_local=insecure_local)
+        run_service(
+            cfg,
+            host=host,
+            port=port,
+            insecure_local=insecure_local,
+            tls=tls,
+            grace=grace,
+            reload=lambda: load_service_config(config),
+        )
     except Sync2Error as exc:
         raise _fail(exc) from None
 

@@ -6,12 +6,13 @@ Tests and embedders build a :class:`Service` and pass it to :func:`create_app`.
 
 from __future__ import annotations
 
-from ._api import PREFIX, create_app
+from ._api import create_app
 from ._auth import Principal, TokenAuth, hash_token, load_tokens
 from ._envconfig import config_from_env, has_env_config
+from ._http import PREFIX
 from ._logging import JsonFormatter, KeyValueFormatter, setup_logging
 from ._metrics import Metrics
-from ._runner import api_auth, is_loopback, load_service_config, run_scheduler, serve
+from ._runner import TlsFiles, api_auth, is_loopback, load_service_config, run_scheduler, serve
 from ._scheduler import Scheduler, SourceBusy, SourceState, audit_problems
 from ._service import ResolveUnavailable, Service
 
@@ -26,6 +27,7 @@ __all__ = [
     "Service",
     "SourceBusy",
     "SourceState",
+    "TlsFiles",
     "TokenAuth",
     "api_auth",
     "audit_problems",

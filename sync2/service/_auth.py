@@ -9,14 +9,15 @@ comparison nor the loop stops early on a near miss. Two roles exist:
   Passport, where doctors may pull one patient's history now).
 
 Sources, in order: the environment variable named by ``[admin].token_env`` (``role:token`` items
-separated by commas; a bare token is an admin token) and the file named by ``[admin].token_file``
-(one ``role name token`` or ``role name sha256:HEX`` a line).
+separated by commas; a bare token is an admin token; an unknown role is an error) and the file
+named by ``[admin].token_file`` (one ``role name token`` or ``role name sha256:HEX`` a line).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,31 @@ class TokenAuth:
         return found
 
 
+_ROLE_WORD = re.compile(r"^[A-Za-z][A-Za-z_-]*$")
+
+
+def _role_and_token(item: str, where: str) -> tuple[str, str]:
+    """``role:token`` or a bare token (an admin token); a word before ``:`` must be a role.
+
+    A mistyped role (``Doctor:...``, ``viewer:...``) is an error, not an admin token: read
+    loosely, it would give a doctor's token every right.
+
+    >>> _role_and_token("doctor:abc", "T[0]"), _role_and_token("abc", "T[1]")
+    (('doctor', 'abc'), ('admin', 'abc'))
+    >>> _role_and_token("Doctor:abc", "T[2]")
+    Traceback (most recent call last):
+    ...
+    sync2._errors.ConfigError: T[2]: unknown role 'Doctor' (use admin or doctor, in lower case)
+    """
+    role, sep, token = item.partition(":")
+    if not sep or not _ROLE_WORD.match(role):
+        return "admin", item
+    if role not in ROLES:
+        msg = f"{where}: unknown role {role!r} (use {' or '.join(ROLES)}, in lower case)"
+        raise ConfigError(msg)
+    return role, token
+
+
 def load_tokens(
     env: Mapping[str, str], *, env_name: str, token_file: str | Path | None = None
 ) -> TokenAuth:
@@ -109,9 +135,7 @@ def load_tokens(
     for index, item in enumerate(i.strip() for i in raw.split(",")):
         if not item:
             continue
-        role, sep, token = item.partition(":")
-        if not sep or role not in ROLES:
-            role, token = "admin", item
+        role, token = _role_and_token(item, f"{env_name}[{index}]")
         auth.add(role, f"{env_name}[{index}]", token)
     if token_file is not None:
         path = Path(token_file)

@@ -7,19 +7,42 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+import uvicorn
 
 from .._errors import ConfigError
 from ..config import Config, load_config
 from ._auth import TokenAuth, load_tokens
 from ._envconfig import config_from_env, has_env_config
-from ._service import Service
+from ._service import SHUTDOWN_GRACE_SECONDS, Service
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path("sync2.toml")
+#: systemd and Kubernetes stop a service with SIGTERM, a terminal with SIGINT: both are graceful.
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """The admin API's certificate (PEM, the chain after the leaf) and private key."""
+
+    certfile: str
+    keyfile: str
+
+    def check(self) -> None:
+        """Raises ConfigError naming a file that cannot be read (before the port is opened)."""
+        for what, name in (("certificate", self.certfile), ("key", self.keyfile)):
+            try:
+                Path(name).read_bytes()
+            except OSError as exc:
+                msg = f"TLS {what} {name}: cannot read it: {exc.strerror}"
+                raise ConfigError(msg) from exc
 
 
 def load_service_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
@@ -87,8 +110,8 @@ def _wait_for_signal() -> None:
     def _handler(_signum: int, _frame: FrameType | None) -> None:
         done.set()
 
-    signal.signal(signal.SIGTERM, _handler)
-    signal.signal(signal.SIGINT, _handler)
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _handler)
     done.wait()
 
 
@@ -103,6 +126,25 @@ def run_scheduler(config: Config) -> None:
         service.close()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, minus one habit: after a graceful stop it re-raises the signal it caught, which
+    for SIGTERM kills the process before the scheduler's runs can end and release their leases.
+    Here SIGTERM is handled like SIGINT: the server stops, then :func:`serve` closes the service.
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def serve(
     config: Config,
     *,
@@ -110,26 +152,49 @@ def serve(
     port: int | None = None,
     insecure_local: bool = False,
     start_scheduler: bool | None = None,
+    tls: TlsFiles | None = None,
+    grace: float = SHUTDOWN_GRACE_SECONDS,
+    reload: Callable[[], Config] | None = None,
 ) -> None:
-    """``sync2 serve``: the admin API (uvicorn) and the scheduler until SIGINT/SIGTERM."""
-    import uvicorn
+    """``sync2 serve``: the admin API (uvicorn) and the scheduler until SIGINT/SIGTERM.
 
+    On either signal the API stops taking requests (those in flight get ``grace`` seconds),
+    then runs in progress get ``grace`` seconds to finish before they stop at a checkpoint,
+    and their leases are released: a restart (or another worker) can sync at once.
+    """
     from ._api import create_app
 
     host = host or config.admin.host
     port = config.admin.port if port is None else port
     auth = api_auth(config, host, insecure_local=insecure_local)
+    if tls is not None:
+        tls.check()
     service = Service.build(config)
+    service.reload = reload
     try:
         if config.admin.auto_start if start_scheduler is None else start_scheduler:
             service.start(interval_seconds=None, actor="system")
         app = create_app(service, auth)
         # access_log off: its lines carry request paths, and sync-patient's path holds a
         # national ID; the API logs the route template instead.
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+        server = _Server(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=max(1, int(grace)),
+                ssl_certfile=tls.certfile if tls else None,
+                ssl_keyfile=tls.keyfile if tls else None,
+            )
         )
-        log.info("admin API listening", extra={"host": host, "port": port})
+        log.info(
+            "admin API listening",
+            extra={"host": host, "port": port, "scheme": "https" if tls else "http"},
+        )
         server.run()
+        log.info("admin API stopped; ending the runs in progress")
     finally:
-        service.close()
+        service.close(grace=grace)
+    log.info("sync2 serve stopped")

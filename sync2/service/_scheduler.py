@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .._errors import StoreError
+from .._errors import StoreError, Sync2Error
 from ..pipeline import Pipeline, SyncSummary
 from ..store import AuditEntry, PassportStore
 from ..store._base import FAILED_DONE
@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 #: Most failure/conflict audit entries written for one run; the rest are counted in one line.
 MAX_PROBLEM_ENTRIES = 100
+#: After the grace period, how long runs get to reach their next checkpoint (one batch).
+CHECKPOINT_WAIT_SECONDS = 30.0
+
+
+class RunStopped(Sync2Error):
+    """A run stopped at a checkpoint because the service is shutting down."""
 
 
 class SourceBusy(Exception):
@@ -157,6 +163,7 @@ class Scheduler:
         }
         self._guard = threading.Lock()
         self._stop = threading.Event()
+        self._cancel = threading.Event()  # runs in progress stop at their next checkpoint
         self._dispatcher: threading.Thread | None = None
         self._workers: list[threading.Thread] = []
         self._last_prune = 0.0
@@ -184,6 +191,7 @@ class Scheduler:
             if self.running:
                 return
             self._stop.clear()
+            self._cancel.clear()
             self._dispatcher = threading.Thread(
                 target=self._dispatch, name="sync2-scheduler", daemon=True
             )
@@ -191,17 +199,42 @@ class Scheduler:
         log.info("scheduler started", extra={"interval_override": interval_seconds})
 
     def stop(self, *, wait: bool = True, timeout: float | None = 30.0) -> None:
-        """Stop scheduling new runs; with ``wait``, also let the runs in progress finish."""
+        """Stop scheduling new runs; with ``wait``, let the runs in progress end too.
+
+        A run still going after ``timeout`` seconds is asked to stop at its next checkpoint
+        (the batch in hand is stored with its cursor, so nothing is lost and the next run goes
+        on from there); its lease is released as it ends. Manual runs count as well: every
+        source's lock must come free.
+        """
         self._stop.set()
         dispatcher = self._dispatcher
         if dispatcher is not None and dispatcher is not threading.current_thread():
             dispatcher.join(timeout)
-        if wait:
-            for worker in list(self._workers):
-                worker.join(timeout)
+        if wait and not self._drain(timeout):
+            busy = [sid for sid, lock in self._locks.items() if lock.locked()]
+            log.warning("runs still going at shutdown; stopping them", extra={"busy": busy})
+            self._cancel.set()
+            if not self._drain(CHECKPOINT_WAIT_SECONDS):
+                log.error("runs did not reach a checkpoint in time", extra={"busy": busy})
         for state in self._states.values():
             state.next_due = None
         log.info("scheduler stopped")
+
+    def _drain(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds (None: for ever) for every run to end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float:
+            return -1 if deadline is None else max(0.0, deadline - time.monotonic())
+
+        for worker in list(self._workers):
+            if worker is not threading.current_thread():
+                worker.join(None if deadline is None else left())
+        for lock in self._locks.values():
+            if not lock.acquire(timeout=left()):
+                return False
+            lock.release()
+        return True
 
     def states(self) -> dict[str, SourceState]:
         return self._states
@@ -242,7 +275,11 @@ class Scheduler:
 
     def _scheduled_run(self, source_id: str) -> None:
         try:
-            self.run_source(source_id, actor="scheduler", retry=True)
+            summary = self.run_source(source_id, actor="scheduler", retry=True)
+            if summary is None:  # leased elsewhere: look again when that lease could expire
+                retry_at = self._clock() + min(self._interval(source_id), self.lease_ttl_seconds)
+                state = self._states[source_id]
+                state.next_due = min(state.next_due or retry_at, retry_at)
         except SourceBusy:
             pass
         except Exception:
@@ -321,6 +358,9 @@ class Scheduler:
         state.last_started = started
 
         def _check_lease(_source: str, _summary: SyncSummary) -> None:
+            if self._cancel.is_set():
+                msg = f"sync2 is shutting down: run of {source_id!r} stopped at a checkpoint"
+                raise RunStopped(msg)
             if keeper is not None and keeper.lost:
                 msg = f"lease of source {source_id!r} lost during the run; stopping it"
                 raise StoreError(msg)

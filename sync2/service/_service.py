@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigError
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 #: How long a manual action waits for a scheduled run of the same source to finish.
 MANUAL_WAIT_SECONDS = 60.0
+#: How long a shutdown lets runs in progress finish before it stops them at a checkpoint.
+SHUTDOWN_GRACE_SECONDS = 30.0
+#: The identifier ``initialize`` looks up: shaped like none a hospital issues, so it reads nobody.
+PROBE_IDENTIFIER = "sync2-connection-check"
 
 
 class ResolveUnavailable(Exception):
@@ -41,6 +46,10 @@ class Service:
     metrics: Metrics
     manual_wait: float = MANUAL_WAIT_SECONDS
     owns_store: bool = True
+    #: background sync-all threads, waited for by :meth:`close`
+    background: list[threading.Thread] = field(default_factory=list)
+    #: reads the config again from where it came from (``initialize`` compares it)
+    reload: Callable[[], Config] | None = None
 
     @classmethod
     def build(
@@ -66,9 +75,12 @@ class Service:
         )
         return cls(config, store, pipeline, scheduler, metrics, owns_store=owns)
 
-    def close(self) -> None:
-        """Stop the scheduler (letting runs finish), close the sources and the store we opened."""
-        self.scheduler.stop(wait=True)
+    def close(self, *, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop the scheduler, let runs finish (for ``grace`` seconds, then stop them at a
+        checkpoint), close the sources and the store we opened."""
+        self.scheduler.stop(wait=True, timeout=grace)
+        for thread in list(self.background):
+            thread.join(grace)
         self.pipeline.close()
         if self.owns_store:
             self.store.close()
@@ -105,24 +117,51 @@ class Service:
             try:
                 summary = self.scheduler.run_source(sc.id, actor=actor, wait=self.manual_wait)
             except SourceBusy as exc:
-                results.append({"source": sc.id, "ok": False, "error": str(exc), "busy": True})
+                results.append(
+                    {"source": sc.id, "ok": False, "error": str(exc), "busy": True, "skipped": True}
+                )
                 continue
             if summary is None:
-                results.append({"source": sc.id, "ok": False, "error": "leased by another worker"})
+                results.append(
+                    {
+                        "source": sc.id,
+                        "ok": False,
+                        "error": "leased by another worker",
+                        "skipped": True,
+                    }
+                )
             else:
                 results.append(summary_dict(summary))
         return results
 
     def sync_all_background(self, *, actor: str) -> None:
-        threading.Thread(
+        self.background = [t for t in self.background if t.is_alive()]
+        thread = threading.Thread(
             target=self._sync_all_logged, args=(actor,), name="sync2-sync-all", daemon=True
-        ).start()
+        )
+        self.background.append(thread)
+        thread.start()
 
     def _sync_all_logged(self, actor: str) -> None:
+        """A background sync-all has no caller to read its results: log and audit each outcome."""
         try:
-            self.sync_all(actor=actor)
+            results = self.sync_all(actor=actor)
         except Exception:
             log.exception("background sync-all failed")
+            return
+        for result in results:
+            if result.get("ok"):
+                continue
+            source = str(result["source"])
+            reason = str(result.get("error") or "unknown reason")
+            skipped = bool(result.get("skipped"))
+            outcome = "skipped" if skipped else "failed"
+            log.warning(
+                f"background sync-all: source {outcome}",
+                extra={"source": source, "reason": reason},
+            )
+            if skipped:  # a run that failed has audited itself (kind sync-failed)
+                self._audit("sync-skipped", f"{source} skipped: {reason}", actor, source=source)
 
     def sync_patient(self, national_id: str, *, actor: str) -> list[SyncSummary]:
         """Everything of one patient from every enabled hospital, under every source's lock."""
@@ -145,6 +184,65 @@ class Service:
         self.metrics.observe_records(summary)
         audit_problems(self.store, source_id, started, actor)
         return summary
+
+    def initialize(self, *, actor: str) -> list[dict[str, Any]]:
+        """Ask every hospital of the config a question and report whether each answers.
+
+        Each source is asked, under its lock (so no run is disturbed), a lookup that matches
+        nobody: a full round trip with the configured credentials that reads no patient.
+
+        Raises:
+            SourceBusy: a source stayed busy for longer than the manual wait.
+        """
+        report: list[dict[str, Any]] = []
+        for sc in self.config.sources:
+            with self.scheduler.hold([sc.id], timeout=self.manual_wait):
+                report.append(self._connect(sc.id))
+        connected = [r["id"] for r in report if r["connected"]]
+        self._audit(
+            "initialize",
+            f"connected to {len(connected)} of {len(report)} hospitals",
+            actor,
+        )
+        return report
+
+    def config_drift(self) -> dict[str, Any]:
+        """Read the config again and say which sections differ from the running one.
+
+        The running service keeps its config (its sources, locks and leases are built from
+        it); a change takes a restart, and this is how an operator learns one is needed, or
+        that the edited file does not load.
+        """
+        if self.reload is None:
+            return {"reread": False, "changed": [], "restartNeeded": False, "error": None}
+        try:
+            fresh = self.reload()
+        except ConfigError as exc:
+            return {"reread": True, "changed": [], "restartNeeded": False, "error": str(exc)}
+        changed = [
+            name
+            for name in type(self.config).model_fields
+            if getattr(fresh, name) != getattr(self.config, name)
+        ]
+        return {"reread": True, "changed": changed, "restartNeeded": bool(changed), "error": None}
+
+    def _connect(self, source_id: str) -> dict[str, Any]:
+        sc = self.config.source(source_id)
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            self.pipeline.source(source_id).find_patients(PROBE_IDENTIFIER)
+        except Exception as exc:  # any failure to answer is the report, not a crash
+            error = f"{type(exc).__name__}: {exc}"
+        return {
+            "id": sc.id,
+            "name": sc.name,
+            "kind": sc.kind,
+            "enabled": sc.enabled,
+            "connected": error is None,
+            "error": error,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
 
     # -- failed events ---------------------------------------------------------------------
     def retry_one(self, failed_id: int, *, actor: str) -> dict[str, int] | None:

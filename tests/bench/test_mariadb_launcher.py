@@ -17,6 +17,7 @@ from sync2.testing.mariadb import (
     schema_statements,
 )
 from sync2.testing.openmrs_data import HospitalPlan, write_hospital
+from tests.conftest import missing
 
 
 def test_packaged_schema_is_found_and_split() -> None:
@@ -44,7 +45,7 @@ def test_bench_part_reports_a_missing_server_as_skipped(
 @pytest.fixture(scope="module")
 def server() -> Iterator[MariaDBServer]:
     if mariadb.find_binaries() is None:
-        pytest.skip("mariadbd not installed")
+        missing("mariadbd not installed")
     with MariaDBServer() as srv:
         yield srv
 
@@ -57,7 +58,7 @@ def _scalar(conn: Any, sql: str) -> Any:
 
 def test_server_stops_and_cleans_up() -> None:
     if mariadb.find_binaries() is None:
-        pytest.skip("mariadbd not installed")
+        missing("mariadbd not installed")
     with MariaDBServer() as srv:
         assert srv.running
         base, port = srv.base_dir, srv.port

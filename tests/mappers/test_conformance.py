@@ -74,12 +74,16 @@ def _fixture_params() -> list[Any]:
     from tests.conftest import FIXTURES
 
     if not (FIXTURES / "fhir").is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no fixtures at {FIXTURES}"))]
+        return [pytest.param(None, id="no-fixtures")]  # the test skips, or fails in CI
     return [pytest.param(path, id=path.name) for path in _fixture_files(FIXTURES)]
 
 
 @pytest.mark.parametrize("path", _fixture_params())
-def test_every_fixture_resource_maps(path: Path) -> None:
+def test_every_fixture_resource_maps(path: Path | None) -> None:
+    if path is None:
+        from tests.conftest import FIXTURES, missing
+
+        missing(f"no fixtures at {FIXTURES}")
     for resource in _resources(path):
         doc = map_resource(resource, CTX)
         assert doc is not None, f"{path.name}: {resource['resourceType']} dropped"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,6 @@ from typing import Any
 import pytest
 
 import mappers
-from conflicts.hashing import canonical_hash
 from mappers import (
     EncounterInfo,
     MappingContext,
@@ -72,7 +72,16 @@ def test_bookkeeping_fields() -> None:
     assert (doc.source, doc.uuid, doc.national_id) == ("central", "p1", "NID1234")
     assert doc.version == "1719312976000"
     assert doc.last_updated == "2024-06-25T10:56:16.000+00:00"
-    assert doc.content_hash == canonical_hash(resource)
+    # the canonical form written out by hand: sorted keys, no spaces, meta's volatile keys gone
+    written = (
+        b'{"id":"p1","identifier":[{"type":{"text":"National ID"},"value":"nid-12 34"}],'
+        b'"resourceType":"Patient"}'
+    )
+    assert doc.content_hash == hashlib.sha256(written).hexdigest()
+    rerendered = {**resource, "meta": {"versionId": "2", "lastUpdated": "2025-01-01"}}
+    assert map_resource(rerendered, CTX).content_hash == doc.content_hash  # type: ignore[union-attr]
+    changed = {**resource, "gender": "female"}
+    assert map_resource(changed, CTX).content_hash != doc.content_hash  # type: ignore[union-attr]
     assert doc.raw is resource
     assert doc.warnings == []
 

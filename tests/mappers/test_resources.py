@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -362,19 +361,10 @@ def test_location_hierarchy_and_tags() -> None:
     assert doc.address == {"city": "Kisumu", "address1": "Block C"}
 
 
-def test_strict_vs_tolerant_cost() -> None:
-    """Prints the per-resource cost of both paths (no timing assertion: shared CI cores)."""
+def test_strict_and_tolerant_paths_agree() -> None:
+    """Validation changes what is refused, not what is kept (its cost is a bench figure)."""
     resource = obs(valueQuantity={"value": 75.0, "unit": "kg"})
-    strict = MappingContext(source="s", validate=True)
-    map_resource(resource, strict)  # import fhir.resources outside the timed loop
-    costs = {}
-    for label, ctx, n in (("tolerant", CTX, 2000), ("strict", strict, 200)):
-        start = time.perf_counter()
-        for _ in range(n):
-            doc = map_resource(resource, ctx)
-        costs[label] = (time.perf_counter() - start) / n
-        assert isinstance(doc, RecordDoc) and doc.warnings == []
-    print(
-        f"\nper Observation: tolerant {costs['tolerant'] * 1e6:.0f} us, "
-        f"strict {costs['strict'] * 1e6:.0f} us ({costs['strict'] / costs['tolerant']:.1f}x)"
-    )
+    strict = map_resource(resource, MappingContext(source="s", validate=True))
+    tolerant = map_resource(resource, MappingContext(source="s"))
+    assert isinstance(strict, RecordDoc) and strict == tolerant
+    assert (strict.value, strict.unit, strict.warnings) == ("75", "kg", [])

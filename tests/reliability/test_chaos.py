@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
-from tests.conftest import passport_rows
+from tests.conftest import passport_rows, simulator_mismatches
 
 from .conftest import open_failed
 
@@ -66,6 +66,7 @@ def test_sync_through_faults_then_without_equals_a_clean_run(
     assert faults >= 8, "the faults must actually fire"
     assert all(s.ok for s in after), [s.error for s in after]
     assert open_failed(store) == []
+    assert simulator_mismatches(store, servers, ("Observation", "Encounter")) == {}
     assert got == expected
     assert len({row[:3] for row in got}) == len(got), "no duplicates"
     assert store.counts()["patients"] == clean_store.counts()["patients"]
@@ -89,4 +90,5 @@ def test_failed_lookups_become_failed_events_not_parked_or_half_mapped_records(
     assert all(s.ok for s in chaotic.sync_all())
     chaotic.retry_failed(only_due=False)
     assert open_failed(store) == []
+    assert simulator_mismatches(store, servers, ("Observation", "Encounter")) == {}
     assert passport_rows(store, config) == passport_rows(clean_store, clean_config)

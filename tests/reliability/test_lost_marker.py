@@ -10,7 +10,7 @@ import pytest
 
 from sync2.simulator import generate_hospitals, serve_hospitals
 from sync2.store import Cursor
-from tests.conftest import passport_rows
+from tests.conftest import passport_rows, simulator_mismatches
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def test_lost_marker_is_recovered_idempotently_and_audited(
     assert "re-reading" in lost[0].message
     after = passport_rows(store, config)
     assert set(before) <= set(after), "nothing lost, nothing changed"
+    assert simulator_mismatches(store, servers, ("Observation", "Encounter")) == {}
     clean_config, clean_store, clean = make_passport(servers, "clean", fast=True)
     assert all(s.ok for s in clean.sync_all())
     assert after == passport_rows(clean_store, clean_config), "same as a run with no lost marker"

@@ -21,7 +21,7 @@ from sync2.config import load_config
 from sync2.pipeline import Pipeline
 from sync2.simulator import generate_hospitals, serve_hospitals
 from sync2.store import open_store
-from tests.conftest import passport_rows
+from tests.conftest import passport_rows, simulator_mismatches
 
 from .conftest import open_failed
 
@@ -140,6 +140,7 @@ def test_sigkill_at_random_points_then_restart_equals_a_clean_run(
         got = passport_rows(store, crash_config)
         counts = store.counts()
         failed = open_failed(store)
+        against_truth = simulator_mismatches(store, big_servers)
     print(
         f"\nSIGKILL ({initial_sync}): survived {kills} kills "
         f"in {time.monotonic() - started:.1f} s; "
@@ -148,6 +149,7 @@ def test_sigkill_at_random_points_then_restart_equals_a_clean_run(
     )
     assert kills >= 3, "the sync must have been killed mid-way several times"
     assert failed == []
+    assert against_truth == {}  # the simulator's own records, not only the clean run
     diff = sorted(set(got) ^ set(expected), key=repr)
     assert got == expected, (len(diff), [(r in expected, r) for r in diff[:6]])
     assert len({row[:3] for row in got}) == len(got), "no duplicates"

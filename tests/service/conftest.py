@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from sync2.config import Config
 from sync2.demo import config_for_servers
@@ -69,6 +74,20 @@ def client(service: Service, auth: TokenAuth) -> Iterator[TestClient]:
         yield c
 
 
+def write_config(path: Path, servers: list[Any], store: Path) -> Path:
+    """A sync2.toml over running simulated hospitals, as a user writes one."""
+    lines = [f'[passport]\nstore = "sqlite:///{store}"\n']
+    for s in servers:
+        lines.append(
+            f'[[sources]]\nid = "{s.hospital.id}"\nname = "{s.hospital.name}"\n'
+            f'base_url = "{s.url}"\nusername = "{s.username}"\npassword = "{s.password}"\n'
+            'feeds = ["location", "patient", "encounter", "observation"]\n'
+            "interval_seconds = 3600\n"
+        )
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 def national_ids(servers: list[Any]) -> list[set[str]]:
     """The national IDs of each hospital, written as that hospital writes them."""
     found = []
@@ -100,3 +119,31 @@ def national_id_written_differently(servers: list[Any]) -> str:
             if same and value not in same:
                 return value
     raise AssertionError("the simulator wrote every shared national ID the same way")
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread on 127.0.0.1; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.started, "the API did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def api(service: Service, auth: TokenAuth) -> Iterator[str]:
+    """The admin API over real HTTP: its base URL."""
+    with serve_app(create_app(service, auth)) as url:
+        yield url

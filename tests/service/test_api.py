@@ -238,21 +238,37 @@ def test_resolve_is_501_when_the_engine_cannot_resolve(config: Any, auth: Any) -
         store.close()
 
 
-def test_resolve_calls_the_engine_with_the_admin_as_actor(
-    client: Any, service: Service, monkeypatch: Any
+def test_resolve_writes_the_merged_value_with_the_admin_as_actor(
+    client: Any, service: Service, servers: Any
 ) -> None:
-    cid = _conflict(service)
-    calls: list[tuple[Any, ...]] = []
-
-    def fake(conflict_id: int, *, take: Any, merged: Any, actor: str) -> dict[str, Any]:
-        calls.append((conflict_id, take, merged, actor))
-        return {"resolved": conflict_id}
-
-    monkeypatch.setattr(service.pipeline, "resolve_conflict", fake, raising=False)
-    r = client.post(f"{P}/conflicts/{cid}/resolve", json={"merged": {"value": 4}}, headers=ADMIN)
+    """A real resolution: a synced record of the simulator, a conflict on it, merged over HTTP."""
+    assert client.post(f"{P}/sync-source/central", headers=ADMIN).status_code == 200
+    obs = next(o for o in servers[0].hospital.valid_observations() if "valueQuantity" in o)
+    value = obs["valueQuantity"]["value"]
+    service.store.apply(
+        WriteBatch(
+            conflicts=[
+                Conflict(
+                    source="central",
+                    resource_type="Observation",
+                    uuid=obs["id"],
+                    base={"value": value},
+                    passport={"value": "1"},
+                    incoming={"value": "2"},
+                    reason="both changed value",
+                )
+            ]
+        )
+    )
+    cid = service.store.list_conflicts()[0].id
+    r = client.post(f"{P}/conflicts/{cid}/resolve", json={"merged": {"value": "4"}}, headers=ADMIN)
     assert r.status_code == 200, r.text
-    assert r.json()["data"] == {"resolved": cid}
-    assert calls == [(cid, None, {"value": 4}, "admin:ops")]
+    (record,) = service.store.find_records("central", "Observation", uuid=obs["id"])
+    assert record["value"] == "4"
+    assert service.store.get_conflict(cid).resolution == "merged by admin:ops"  # type: ignore[union-attr]
+    assert client.get(f"{P}/conflicts", headers=ADMIN).json()["data"] == []
+    (entry,) = service.store.list_audit(kind="conflict-resolved")
+    assert (entry.actor, entry.details["conflict_id"]) == ("admin:ops", cid)
 
 
 def test_audit_is_queryable(client: Any, service: Service) -> None:
@@ -265,9 +281,9 @@ def test_audit_is_queryable(client: Any, service: Service) -> None:
 
 
 def test_start_and_stop_over_http(client: Any, service: Service) -> None:
-    r = client.post(f"{P}/start", json={"intervalMinutes": 0.01}, headers=ADMIN)
+    r = client.post(f"{P}/start", json={"intervalMinutes": 1}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["data"]["status"] == "running"
-    assert service.scheduler.running and service.scheduler.interval_override == 0.6
+    assert service.scheduler.running and service.scheduler.interval_override == 60
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(service.store.list_audit(kind="sync")) < 2:
         time.sleep(0.05)
@@ -281,6 +297,7 @@ def test_start_and_stop_over_http(client: Any, service: Service) -> None:
 
 
 def test_metrics_count_per_source(client: Any, service: Service, servers: Any) -> None:
+    started = time.time()
     client.post(f"{P}/sync-all?wait=true", headers=ADMIN)
     text = client.get("/metrics", headers=ADMIN).text
     for s in servers:
@@ -289,7 +306,10 @@ def test_metrics_count_per_source(client: Any, service: Service, servers: Any) -
         summaries = service.store.list_audit(kind="sync", source=s.hospital.id)
         assert value == summaries[0].details["written"] > 0
         assert f'sync2_runs_total{{outcome="ok",source="{s.hospital.id}"}} 1.0' in text
-        assert f'sync2_last_success_timestamp_seconds{{source="{s.hospital.id}"}} 0.0' not in text
+        stamp = f'sync2_last_success_timestamp_seconds{{source="{s.hospital.id}"}} '
+        lines = [x for x in text.splitlines() if x.startswith(stamp)]
+        assert len(lines) == 1, f"no {stamp} line"
+        assert started <= float(lines[0].split()[-1]) <= time.time()
     assert 'sync2_failed_events{source="central",state="open"} 0.0' in text
     assert "sync2_open_conflicts 0.0" in text
     assert "sync2_run_duration_seconds_count" in text

@@ -147,3 +147,24 @@ def test_insecure_local_app_acts_as_local_admin(service: Any) -> None:
         assert c.get(f"{P}/audit").status_code == 200
         assert c.post(f"{P}/stop").status_code == 200
     assert service.store.list_audit(kind="scheduler")[0].actor == "admin:local"
+
+
+@pytest.mark.parametrize("role", ["Doctor", "ADMIN", "viewer", "doctors"])
+def test_a_mistyped_role_in_the_environment_is_an_error_not_an_admin(role: str) -> None:
+    secret = "f" * 20
+    with pytest.raises(ConfigError, match=rf"T\[1\]: unknown role '{role}'") as caught:
+        load_tokens({"T": f"{'a' * 20},{role}:{secret}"}, env_name="T")
+    assert secret not in str(caught.value)
+
+
+def test_serve_exits_2_naming_the_unknown_role(tmp_path: Path, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from sync2.cli import app
+
+    config = tmp_path / "sync2.toml"
+    config.write_text(f'[passport]\nstore = "sqlite:///{tmp_path / "p.db"}"\n', encoding="utf-8")
+    monkeypatch.setenv("SYNC2_API_TOKENS", "Doctor:" + "d" * 20)
+    result = CliRunner().invoke(app, ["serve", "--config", str(config), "--port", "0"])
+    assert result.exit_code == 2, result.output
+    assert "unknown role 'Doctor'" in result.output and "d" * 20 not in result.output

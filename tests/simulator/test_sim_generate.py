@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from collections import Counter
 
 import pytest
 
@@ -71,12 +71,10 @@ def test_mutations() -> None:
         h.add_observation(p, "nonsense")
 
 
-def test_large_generation_is_fast() -> None:
-    start = time.perf_counter()
-    h = generate_hospitals(n=1, patients=2000, obs_per_patient=50, seed=1)[0]
-    elapsed = time.perf_counter() - start
-    print(
-        f"\ngenerate_hospitals(n=1, patients=2000, obs_per_patient=50): "
-        f"{len(h.observations)} obs in {elapsed:.2f} s"
-    )
-    assert len(h.observations) >= 100_000
+def test_a_large_hospital_has_what_was_asked_for() -> None:
+    """Sizes from the arguments (the time it takes is a bench figure, not a test)."""
+    h = generate_hospitals(n=1, patients=500, obs_per_patient=20, seed=1)[0]
+    assert len(h.patients) == 500
+    per_patient = Counter(o.patient.uuid for o in h.observations)
+    assert set(per_patient) == {p.uuid for p in h.patients}
+    assert min(per_patient.values()) >= 20  # edits add rows, none go away
