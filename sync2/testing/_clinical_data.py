@@ -29,12 +29,15 @@ _ORDER_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class ClinicalTotals:
-    """Valid (not voided) clinical records written, by passport record type."""
+    """Current clinical records written, by passport record type: not voided, and for drug
+    orders one line per medication (a revised order is replaced by its revision)."""
 
     allergies: int = 0
     conditions: int = 0
     medications: int = 0
     tests: int = 0
+    #: Drug orders replaced by a REVISE order (superseded in the passport, not current).
+    revised_orders: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,9 @@ def write_clinical(
         return ClinicalTotals(allergies=n - edited, conditions=n, medications=n)
     _allergies_and_problems(cur, insert, plan)
     _orders(cur, insert, plan)
-    return ClinicalTotals(allergies=n - edited, conditions=n, medications=n + edited, tests=n)
+    return ClinicalTotals(
+        allergies=n - edited, conditions=n, medications=n, tests=n, revised_orders=edited
+    )
 
 
 def _allergies_and_problems(cur: Any, insert: Insert, plan: _Plan) -> None:

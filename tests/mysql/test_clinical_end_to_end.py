@@ -241,6 +241,10 @@ def test_synthetic_hospital_clinical_records_reach_the_passport(openmrs, tmp_pat
         "medication": totals.medications,
         "test": totals.tests,
     }
+    superseded = [
+        r for r in h.records().values() if r["type"] == "medication" and r["status"] == "superseded"
+    ]
+    assert len(superseded) == totals.revised_orders
     assert kinds == {k: v for k, v in expected.items() if v}
     assert totals.allergies < totals.conditions  # some allergies were voided
     orders = [r for r in h.records().values() if r["type"] in ("medication", "test")]
