@@ -18,7 +18,7 @@ queued before (open or resolved) is not queued again, so a replay, or a later sy
 admin said "keep the passport's link", adds nothing.
 
 Pure: plain data in, a decision out. The engine (``sync2.pipeline``) gathers the facts and
-writes what the decision says; ``sync2._passport_admin`` carries out a resolution.
+writes what the decision says; ``sync2.admin.passport_admin`` carries out a resolution.
 """
 
 from __future__ import annotations

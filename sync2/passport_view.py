@@ -12,7 +12,7 @@ from typing import Any
 
 from mappers.documents import INVALID_STATUSES, STATUS_SUPERSEDED
 
-from ._passport_summary import passport_summary
+from .admin.passport_summary import passport_summary
 
 JSON_FIELDS = (
     "source",

@@ -44,19 +44,19 @@ from mappers.documents import (
     RecordDoc,
 )
 
-from ._catchment import CatchmentEngine, tag_filter_for
-from ._conflict_check import ConflictCheck
 from ._errors import ConfigError, SourceAuthError, SourceUnavailable, Sync2Error
-from ._history import link_history, supersede_amended
-from ._lookups import WITH_ENCOUNTER, encounter_ref, prefetch_lookups
-from ._manual import ManualActions
-from ._passport_admin import PassportAdmin
-from ._patient_links import PatientLinker
-from ._patient_links import hold as hold_patient
-from ._prefetch import prefetch
-from ._references import NameCache
-from ._summary import SyncSummary
+from .admin.manual import ManualActions
+from .admin.passport_admin import PassportAdmin
 from .config import Config, SourceConfig
+from .engine.catchment import CatchmentEngine, tag_filter_for
+from .engine.conflict_check import ConflictCheck
+from .engine.history import link_history, supersede_amended
+from .engine.lookups import WITH_ENCOUNTER, encounter_ref, prefetch_lookups
+from .engine.patient_links import PatientLinker
+from .engine.patient_links import hold as hold_patient
+from .engine.prefetch import prefetch
+from .engine.references import NameCache
+from .engine.summary import SyncSummary
 from .sources._base import Failure, Gone, Source, SourceBatch
 from .store import (
     AuditEntry,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sync2._prefetch import Prefetcher, prefetch
+from sync2.engine.prefetch import Prefetcher, prefetch
 
 
 def test_same_items_in_order() -> None:

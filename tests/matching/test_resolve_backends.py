@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mappers.documents import PatientDoc, RecordDoc
-from sync2._passport_admin import PassportAdmin
+from sync2.admin.passport_admin import PassportAdmin
 from sync2.store import Conflict, ParkedRecord, PassportStore, WriteBatch
 from tests.store.conftest import backends, store
 

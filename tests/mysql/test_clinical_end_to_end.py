@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sync2._passport_summary import current_medications
+from sync2.admin.passport_summary import current_medications
 from sync2.config import Config, SourceConfig
 from sync2.pipeline import Pipeline
 from sync2.sources.mysql import MySQLSource

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._errors import SourceUnavailable, Sync2Error
-from ._lookups import prefetch_lookups
-from ._summary import SyncSummary
-from .sources._base import Source, SourceBatch
-from .store import AuditEntry, FailedEvent
-from .store._base import (
+from .._errors import SourceUnavailable, Sync2Error
+from ..engine.lookups import prefetch_lookups
+from ..engine.summary import SyncSummary
+from ..sources._base import Source, SourceBatch
+from ..store import AuditEntry, FailedEvent
+from ..store._base import (
     FAILED_BLOCKED,
     FAILED_DEAD,
     FAILED_DONE,
@@ -22,7 +22,7 @@ from .store._base import (
 )
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from ..pipeline import Pipeline
 
 
 class ManualActions:

@@ -24,7 +24,7 @@ from conflicts.links import (
 )
 from mappers.documents import PatientDoc, RecordDoc
 
-from .store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
+from ..store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
 
 
 def link_uuid(source_id: str, patient_uuid: str) -> str:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from mappers.documents import STATUS_SUPERSEDED, RecordDoc
 
-from .sources._base import Source
-from .store import PassportStore, StatusChange, WriteBatch
+from ..sources._base import Source
+from ..store import PassportStore, StatusChange, WriteBatch
 
 _ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
 _REPORT = "DiagnosticReport"

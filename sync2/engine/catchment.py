@@ -48,15 +48,15 @@ from mappers.documents import (
     RecordDoc,
 )
 
-from ._errors import Sync2Error, TransientSourceError
-from ._manual import patients_with_national_id
-from .config import Config, SourceConfig
-from .sources._base import Source, SourceBatch
-from .store import AuditEntry, Cursor, PassportStore, StatusChange, WriteBatch
+from .._errors import Sync2Error, TransientSourceError
+from ..admin.manual import patients_with_national_id
+from ..config import Config, SourceConfig
+from ..sources._base import Source, SourceBatch
+from ..store import AuditEntry, Cursor, PassportStore, StatusChange, WriteBatch
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline, SyncSummary
-    from .sources.atomfeed import FeedFilterTag
+    from ..pipeline import Pipeline, SyncSummary
+    from ..sources.atomfeed import FeedFilterTag
 
 log = logging.getLogger(__name__)
 

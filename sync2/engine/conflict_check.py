@@ -19,12 +19,12 @@ from conflicts.records import (
 )
 from mappers.documents import RecordDoc
 
-from .config import Config
-from .sources._base import Source
-from .store import AuditEntry, Conflict, PassportStore, WriteBatch
+from ..config import Config
+from ..sources._base import Source
+from ..store import AuditEntry, Conflict, PassportStore, WriteBatch
 
 if TYPE_CHECKING:
-    from .pipeline import SyncSummary
+    from ..pipeline import SyncSummary
 
 
 class ConflictCheck:

@@ -17,9 +17,9 @@ from typing import Any
 from mappers import ref_id
 from mappers.documents import RECORD_RESOURCE_TYPES
 
-from ._references import NameCache, hold_back, resolve_references
-from .sources._base import FetchResult, Source, SourceBatch
-from .store import PassportStore
+from ..sources._base import FetchResult, Source, SourceBatch
+from ..store import PassportStore
+from .references import NameCache, hold_back, resolve_references
 
 #: types whose doctor and facility may come from their encounter, and that belong to a patient
 WITH_ENCOUNTER = frozenset(RECORD_RESOURCE_TYPES) - {"Encounter"}

@@ -18,8 +18,8 @@ from conflicts.links import SHARED_NATIONAL_ID, link_summary, resolution_target
 from conflicts.records import VISIBLE_FIELDS, edit_changes, synced_record, visible_fields
 from mappers.documents import RECORD_RESOURCE_TYPES, PatientDoc
 
-from ._patient_links import patient_uuid_of
-from .store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
+from ..engine.patient_links import patient_uuid_of
+from ..store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
 
 #: the record types a source patient has (its link moves them together)
 _RECORD_TYPES = RECORD_RESOURCE_TYPES
