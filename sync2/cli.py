@@ -512,7 +512,7 @@ def sync_record(
     as_json: JsonOpt = False,
 ) -> None:
     """Bring in one record now, by source + type + uuid."""
-    from .sources._base import RESOURCE_TYPES
+    from .sources import RESOURCE_TYPES
 
     if resource_type not in RESOURCE_TYPES:
         msg = f"--type must be one of {', '.join(RESOURCE_TYPES)}"

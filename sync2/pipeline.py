@@ -57,7 +57,7 @@ from .engine.patient_links import hold as hold_patient
 from .engine.prefetch import prefetch
 from .engine.references import NameCache
 from .engine.summary import SyncSummary
-from .sources._base import Failure, Gone, Source, SourceBatch
+from .sources import Failure, Gone, Source, SourceBatch
 from .store import (
     AuditEntry,
     Conflict,
@@ -255,10 +255,10 @@ class Pipeline(ManualActions):
         and marks those the source now answers 410/404 for. The slice rotates (a uuid keyset
         cursor), so every record is re-checked within ``records / poll_recheck_per_run`` runs.
         """
-        config = getattr(source, "config", None)
-        per_run = getattr(config, "poll_recheck_per_run", 0)
-        if getattr(config, "mode", "feed") != "poll" or per_run <= 0:
+        config = source.config
+        if config is None or config.mode != "poll" or config.poll_recheck_per_run <= 0:
             return
+        per_run = config.poll_recheck_per_run
         for rtype in RECORD_RESOURCE_TYPES:
             stream = f"recheck:{rtype}"
             after = str((self.store.get_cursor(source.id, stream) or {}).get("after", ""))
@@ -276,9 +276,8 @@ class Pipeline(ManualActions):
                 self.store.apply(wb, Cursor(source.id, stream, {"after": next_after}))
 
     def _register_hospital(self, source: Source) -> None:
-        base = getattr(getattr(source, "config", None), "base_url", None)
         self.store.upsert_hospital(
-            source.id, {"source": source.id, "name": source.name, "base_url": base}
+            source.id, {"source": source.id, "name": source.name, "base_url": source.base_url}
         )
 
     def _audit_run(self, summary: SyncSummary, actor: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import SourceUnavailable, Sync2Error
 from ..engine.lookups import prefetch_lookups
 from ..engine.summary import SyncSummary
-from ..sources._base import Source, SourceBatch
+from ..sources import Source, SourceBatch
 from ..store import AuditEntry, FailedEvent
 from ..store._base import (
     FAILED_BLOCKED,
@@ -163,7 +163,7 @@ class ManualActions:
         A change that still fails (fetch or mapping) is not written as a new failed event: the
         existing one counts the attempt, so it is dead-lettered after ``max_attempts``.
         """
-        breaker = getattr(source, "breaker", None)
+        breaker = source.breaker
         if breaker is not None and breaker.state == "open":
             msg = f"source {source.id} is unavailable (circuit breaker open)"
             raise SourceUnavailable(msg, retry_after=breaker.retry_in())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..service import Service
-from ..sources._base import RESOURCE_TYPES
+from ..sources import RESOURCE_TYPES
 from ..store import AuditEntry
 
 #: The runs chart covers this many days back.

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from .._errors import ConfigError
-from ..sources._base import RESOURCE_TYPES
+from ..sources import RESOURCE_TYPES
 from ..store._base import FAILED_DEAD, FAILED_OPEN_STATES
 from ._figures import overview
 from ._web import (

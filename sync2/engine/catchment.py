@@ -51,7 +51,7 @@ from mappers.documents import (
 from .._errors import Sync2Error, TransientSourceError
 from ..admin.manual import patients_with_national_id
 from ..config import Config, SourceConfig
-from ..sources._base import Source, SourceBatch
+from ..sources import Source, SourceBatch
 from ..store import AuditEntry, Cursor, PassportStore, StatusChange, WriteBatch
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from conflicts.records import (
 from mappers.documents import RecordDoc
 
 from ..config import Config
-from ..sources._base import Source
+from ..sources import Source
 from ..store import AuditEntry, Conflict, PassportStore, WriteBatch
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from mappers.documents import STATUS_SUPERSEDED, RecordDoc
 
-from ..sources._base import Source
+from ..sources import Source
 from ..store import PassportStore, StatusChange, WriteBatch
 
 _ORDER_TYPES = ("MedicationRequest", "ServiceRequest")

@@ -17,7 +17,7 @@ from typing import Any
 from mappers import ref_id
 from mappers.documents import RECORD_RESOURCE_TYPES
 
-from ..sources._base import FetchResult, Source, SourceBatch
+from ..sources import FetchResult, Source, SourceBatch
 from ..store import PassportStore
 from .references import NameCache, hold_back, resolve_references
 
@@ -42,9 +42,8 @@ class Prefetched(Source):
         self.id = source.id
         self.name = source.name
         self.concurrent_reads = source.concurrent_reads
-
-    def __getattr__(self, name: str) -> Any:  # config, breaker, ... of the real source
-        return getattr(self._source, name)
+        self.config = source.config
+        self.breaker = source.breaker
 
     def fetch(self, resource_type: str, uuids: Iterable[str]) -> FetchResult:
         wanted = list(dict.fromkeys(uuids))

@@ -19,7 +19,7 @@ from typing import Any
 
 from mappers import DoctorDoc, LocationDoc, MappingContext, MappingError, map_resource
 
-from ..sources._base import Failure, FetchResult, Source
+from ..sources import Failure, FetchResult, Source
 from ..store import PassportStore
 
 #: where fhir2 puts Practitioner / Location references, per element name

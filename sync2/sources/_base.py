@@ -12,9 +12,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mappers.documents import RECORD_RESOURCE_TYPES
+
+if TYPE_CHECKING:
+    from ..config import SourceConfig
+    from .breaker import CircuitBreaker
 
 #: FHIR resource types sync2 pulls, in dependency order.
 RESOURCE_TYPES = ("Location", "Practitioner", "Patient", *RECORD_RESOURCE_TYPES)
@@ -72,9 +76,19 @@ class Source(ABC):
 
     id: str
     name: str
+    #: the hospital's configuration; None for a source built in code (tests, embedders)
+    config: SourceConfig | None = None
+    #: the circuit breaker guarding the hospital's server, when it has one; its state says
+    #: whether a call now would be refused without touching the network
+    breaker: CircuitBreaker | None = None
     #: True when ``batches`` may run in one thread while ``fetch`` runs in another (the engine
     #: then prefetches the next batch while it stores the current one).
     concurrent_reads: bool = False
+
+    @property
+    def base_url(self) -> str | None:
+        """The hospital's web root, as the passport lists it; None for a database source."""
+        return self.config.base_url if self.config is not None else None
 
     @abstractmethod
     def batches(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:

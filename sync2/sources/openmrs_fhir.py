@@ -81,8 +81,7 @@ class OpenMRSFhirSource(Source):
             config=http,
             breaker=breaker or CircuitBreaker(config.id),
         )
-        #: read by status (``getattr(source, "breaker", None)``); one per source
-        self.breaker = self.transport.breaker
+        self.breaker = self.transport.breaker  # one per source, shared by every call
         self.fhir = FhirClient(self.transport, id_batch_size=http.id_batch_size)
         self.window = window
         self.tag_filter = tag_filter

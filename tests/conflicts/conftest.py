@@ -11,7 +11,7 @@ import pytest
 
 from sync2.config import Config, parse_config
 from sync2.pipeline import Pipeline
-from sync2.sources._base import FetchResult, Source, SourceBatch
+from sync2.sources import FetchResult, Source, SourceBatch
 from sync2.store import PassportStore, open_store
 
 

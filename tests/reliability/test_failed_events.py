@@ -14,7 +14,7 @@ import pytest
 from sync2.config import Config, MatchingConfig, PassportConfig, RetryConfig, SourceConfig
 from sync2.pipeline import Pipeline
 from sync2.simulator import generate_hospitals
-from sync2.sources._base import Failure, FetchResult, Source, SourceBatch
+from sync2.sources import Failure, FetchResult, Source, SourceBatch
 from sync2.store import PassportStore, open_store
 from sync2.store._base import FAILED_BLOCKED, FAILED_DEAD, FAILED_DONE, FAILED_OPEN_STATES
 

@@ -21,7 +21,7 @@ from sync2.config import Config, MatchingConfig, PassportConfig, SourceConfig
 from sync2.pipeline import Pipeline
 from sync2.simulator import generate_hospitals
 from sync2.simulator._feed import render_page
-from sync2.sources._base import FetchResult, Source, SourceBatch
+from sync2.sources import FetchResult, Source, SourceBatch
 from sync2.sources.atomfeed import ACTIONS, FeedEntry, parse_page, read_entry
 from sync2.store import open_store
 
