@@ -1,18 +1,25 @@
 """Actions outside the feed: one record now, one patient from every hospital, and retries of
-the failed-events queue. Mixed into :class:`~sync2.pipeline.Pipeline`, whose store, sources and
-``prepare`` they use; kept here so that the pipeline module stays the flow of one change.
+the failed-events queue.
+
+The pipeline owns one and hands it what it needs as callables (reach a hospital, apply
+resources, apply one entity's change): these actions go through the same map / match / check /
+store path as a sync without importing the pipeline back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mappers import normalise_national_id
 
 from .._errors import SourceUnavailable, Sync2Error
-from ..engine.lookups import prefetch_lookups
+from ..config import Config
+from ..engine.patient_links import patients_with_national_id
+from ..engine.ports import ApplyEntity, ApplyResources, SourceFor
 from ..engine.summary import SyncSummary
 from ..sources import Source, SourceBatch
-from ..store import AuditEntry, FailedEvent
+from ..store import AuditEntry, FailedEvent, PassportStore
 from ..store._base import (
     FAILED_BLOCKED,
     FAILED_DEAD,
@@ -21,19 +28,33 @@ from ..store._base import (
     FAILED_RETRYING,
 )
 
-if TYPE_CHECKING:
-    from ..pipeline import Pipeline
-
 
 class ManualActions:
     """sync-record, sync-patient and retry-failed, as the CLI and the admin API call them."""
 
+    def __init__(
+        self,
+        config: Config,
+        store: PassportStore,
+        clock: Callable[[], float],
+        *,
+        source_for: SourceFor,
+        apply: ApplyResources,
+        apply_entity: ApplyEntity,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._clock = clock
+        self._source_for = source_for
+        self._apply = apply
+        self._apply_entity = apply_entity
+
     def sync_record(
-        self: Pipeline, source_id: str, resource_type: str, uuid: str, *, actor: str = "admin"
+        self, source_id: str, resource_type: str, uuid: str, *, actor: str = "admin"
     ) -> SyncSummary:
-        source = self.source(source_id)
+        source = self._source_for(source_id)
         fetched = source.fetch(resource_type, [uuid])
-        summary = self.apply_resources(
+        summary = self._apply(
             source, list(fetched.found.values()), gone=fetched.gone, failures=fetched.failures
         )
         self.store.add_audit(
@@ -46,12 +67,8 @@ class ManualActions:
         )
         return summary
 
-    def sync_patient(
-        self: Pipeline, national_id: str, *, actor: str = "admin"
-    ) -> list[SyncSummary]:
+    def sync_patient(self, national_id: str, *, actor: str = "admin") -> list[SyncSummary]:
         """Pull everything of one patient from every hospital, now."""
-        from mappers import normalise_national_id
-
         patient_id = normalise_national_id(national_id)
         linked: dict[str, set[str]] = {}
         for link in (self.store.get_patient(patient_id) or {}).get("links") or []:
@@ -70,7 +87,7 @@ class ManualActions:
                 continue
             summary = SyncSummary(source=sc.id)
             try:
-                source = self.source(sc.id)
+                source = self._source_for(sc.id)
                 uuids = linked.get(sc.id, set()) | patients_with_national_id(
                     source, patient_id, spellings
                 )
@@ -78,7 +95,7 @@ class ManualActions:
                 for uuid in sorted(uuids):
                     resources.extend(source.patient_history(uuid))
                 if resources:
-                    summary = self.apply_resources(source, resources)
+                    summary = self._apply(source, resources)
             except Sync2Error as exc:
                 summary.ok, summary.error = False, str(exc)
             summaries.append(summary)
@@ -93,7 +110,7 @@ class ManualActions:
         return summaries
 
     def retry_failed(
-        self: Pipeline,
+        self,
         *,
         source_id: str | None = None,
         ids: Iterable[int] | None = None,
@@ -120,7 +137,7 @@ class ManualActions:
             ok, error = False, "no resource to fetch (a malformed feed entry)"
             if rtype and uuid:
                 try:
-                    ok, error = self._retry_entity(self.source(src), rtype, uuid)
+                    ok, error = self._retry_entity(self._source_for(src), rtype, uuid)
                 except SourceUnavailable:  # the hospital is down: not this event's fault
                     counts["waiting"] += len(group)
                     continue
@@ -157,7 +174,7 @@ class ManualActions:
             )
         return counts
 
-    def _retry_entity(self: Pipeline, source: Source, rtype: str, uuid: str) -> tuple[bool, str]:
+    def _retry_entity(self, source: Source, rtype: str, uuid: str) -> tuple[bool, str]:
         """Fetch one entity's current state and apply it; (done, error).
 
         A change that still fails (fetch or mapping) is not written as a new failed event: the
@@ -173,15 +190,8 @@ class ManualActions:
         sb = SourceBatch(
             stream="retry", cursor={}, resources=list(fetched.found.values()), gone=fetched.gone
         )
-        names = self._names.setdefault(source.id, {})
-        source = prefetch_lookups(source, sb, self.store, self._encounter_cache(source.id), names)
-        with self._apply_lock:  # a shared patient is merged from a fresh read, as in a sync
-            prepared = self.prepare(source, sb)
-            mine = [f for f in prepared.batch.failed if (f.resource_type, f.uuid) == (rtype, uuid)]
-            if mine:
-                return False, mine[0].error
-            self.store.apply(prepared.batch, None)
-        return True, ""
+        error = self._apply_entity(source, sb, (rtype, uuid))
+        return (False, error) if error is not None else (True, "")
 
 
 def _separator_variants(value: str) -> set[str]:
@@ -195,25 +205,3 @@ def _separator_variants(value: str) -> set[str]:
         spaced = value.replace("-", sep).replace(" ", sep)
         out.update({spaced, spaced.upper()})
     return out
-
-
-def patients_with_national_id(
-    source: Source, patient_id: str, spellings: Iterable[str]
-) -> set[str]:
-    """uuids of the source's patients whose national ID normalises to ``patient_id``.
-
-    FHIR identifier search is exact, so each spelling is searched; a hit counts only when one
-    of its identifiers really is this national ID (a search by value alone can match others).
-    """
-    from mappers import normalise_national_id
-
-    found: set[str] = set()
-    for value in sorted({*spellings, patient_id}):
-        for patient in source.find_patients(value):
-            idents = patient.get("identifier") or []
-            if any(
-                isinstance(i, dict) and normalise_national_id(str(i.get("value", ""))) == patient_id
-                for i in idents
-            ):
-                found.add(str(patient.get("id")))
-    return found

@@ -39,7 +39,7 @@ from catchment import (
     Verdict,
     rule_from_dict,
 )
-from mappers import MappingContext, map_patients
+from mappers import map_patients
 from mappers.documents import (
     INVALID_STATUSES,
     RECORD_RESOURCE_TYPES,
@@ -49,13 +49,15 @@ from mappers.documents import (
 )
 
 from .._errors import Sync2Error, TransientSourceError
-from ..admin.manual import patients_with_national_id
 from ..config import Config, SourceConfig
 from ..sources import Source, SourceBatch
 from ..store import AuditEntry, Cursor, PassportStore, StatusChange, WriteBatch
+from .mapping import context_for
+from .patient_links import patients_with_national_id
+from .ports import ApplyResources, SourceFor
+from .summary import SyncSummary
 
 if TYPE_CHECKING:
-    from ..pipeline import Pipeline, SyncSummary
     from ..sources.atomfeed import FeedFilterTag
 
 log = logging.getLogger(__name__)
@@ -124,11 +126,23 @@ class _Gate:
 
 
 class CatchmentEngine:
-    """Catchment decisions for a :class:`~sync2.pipeline.Pipeline` (one per pipeline)."""
+    """Catchment decisions for one pipeline.
 
-    def __init__(self, config: Config, store: PassportStore) -> None:
+    ``apply`` brings in a pulled history and ``source_for`` reaches the other hospitals: both
+    are the pipeline's, handed in, so this stage never imports it.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: PassportStore,
+        apply: ApplyResources,
+        source_for: SourceFor,
+    ) -> None:
         self.config = config
         self.store = store
+        self._apply = apply
+        self._source_for = source_for
         self._gates: dict[str, _Gate | None] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -257,13 +271,7 @@ class CatchmentEngine:
 
     def _fetch_patients(self, source: Source, uuids: set[str]) -> list[PatientDoc]:
         fetched = source.fetch("Patient", uuids)
-        ctx = MappingContext(
-            source=source.id,
-            hospital=source.name,
-            identifier_types=tuple(self.config.matching.identifier_types),
-            encounters={},
-        )
-        return map_patients(fetched.found.values(), ctx)
+        return map_patients(fetched.found.values(), context_for(self.config, source))
 
     def _facts(
         self,
@@ -343,7 +351,7 @@ class CatchmentEngine:
         return {"removed": removed}
 
     # -- after a batch is stored -----------------------------------------------------------
-    def settle(self, pipeline: Pipeline, source: Source, summary: SyncSummary) -> None:
+    def settle(self, source: Source, summary: SyncSummary) -> None:
         """Pull the whole history of patients that entered, then forget they were out.
 
         Side effects: fetches and stores records from every hospital; saves the state.
@@ -359,7 +367,7 @@ class CatchmentEngine:
         try:
             for item in entering:
                 try:
-                    self._enter(pipeline, gate, source, item, summary)
+                    self._enter(gate, source, item, summary)
                 except Sync2Error as exc:  # kept in the saved state: retried next run
                     log.warning("catchment history pull failed, retried next run: %s", exc)
                     continue
@@ -371,7 +379,6 @@ class CatchmentEngine:
 
     def _enter(
         self,
-        pipeline: Pipeline,
         gate: _Gate,
         source: Source,
         item: _Entering,
@@ -399,18 +406,18 @@ class CatchmentEngine:
                 ]
             )
             self.store.apply(restore, None)
-        pulled = self._pull(pipeline, source, item.uuid)
+        pulled = self._pull(source, item.uuid)
         hospitals = 1
         if item.national_id:
             for sc in self.config.sources:
                 if sc.id == source.id or not sc.enabled:
                     continue
                 try:
-                    other = pipeline.source(sc.id)
+                    other = self._source_for(sc.id)
                     uuids = set(self._known_elsewhere(sc.id, item.national_id))
                     uuids |= patients_with_national_id(other, item.national_id, item.raw_ids)
                     for uuid in sorted(uuids):
-                        pulled += self._pull(pipeline, other, uuid)
+                        pulled += self._pull(other, uuid)
                     hospitals += bool(uuids)
                 except Sync2Error as exc:
                     log.warning("catchment pull from %s failed: %s", sc.id, exc)
@@ -427,15 +434,14 @@ class CatchmentEngine:
         gate = self.gate(source_id)
         return gate.uuids_with_national_id(national_id) if gate is not None else []
 
-    @staticmethod
-    def _pull(pipeline: Pipeline, source: Source, uuid: str) -> int:
+    def _pull(self, source: Source, uuid: str) -> int:
         resources = list(source.patient_history(uuid))
         if resources:
-            pipeline.apply_resources(source, resources, stream="catchment")
+            self._apply(source, resources, stream="catchment")
         return len(resources)
 
     # -- before a sync ---------------------------------------------------------------------
-    def refresh(self, pipeline: Pipeline, source: Source, summary: SyncSummary) -> None:
+    def refresh(self, source: Source, summary: SyncSummary) -> None:
         """Patients left out whose cohort membership or passport registration changed since
         are decided again now (their patient is fetched), without waiting for a feed event.
 
@@ -445,7 +451,7 @@ class CatchmentEngine:
         gate = self.gate(source.id)
         if gate is None:
             return
-        self.settle(pipeline, source, summary)  # history pulls a previous run could not finish
+        self.settle(source, summary)  # history pulls a previous run could not finish
         with gate.lock:
             items = list(gate.out.items())
         candidates = []
@@ -459,9 +465,7 @@ class CatchmentEngine:
             return
         fetched = source.fetch("Patient", candidates)
         if fetched.found:
-            inner = pipeline.apply_resources(
-                source, list(fetched.found.values()), stream="catchment"
-            )
+            inner = self._apply(source, list(fetched.found.values()), stream="catchment")
             summary.add(inner)
 
 

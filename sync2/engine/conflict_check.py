@@ -7,7 +7,7 @@ module reads the stored side and turns decisions into queue entries and audit li
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conflicts.demographics import reconcile_patient
 from conflicts.records import (
@@ -22,9 +22,7 @@ from mappers.documents import RecordDoc
 from ..config import Config
 from ..sources import Source
 from ..store import AuditEntry, Conflict, PassportStore, WriteBatch
-
-if TYPE_CHECKING:
-    from ..pipeline import SyncSummary
+from .summary import SyncSummary
 
 
 class ConflictCheck:

@@ -8,6 +8,7 @@ turns a decision into a queue entry, an audit line and, for a held patient, park
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from conflicts.links import (
@@ -22,8 +23,10 @@ from conflicts.links import (
     demographic_key,
     link_summary,
 )
+from mappers import normalise_national_id
 from mappers.documents import PatientDoc, RecordDoc
 
+from ..sources import Source
 from ..store import AuditEntry, Conflict, ParkedRecord, PassportStore, WriteBatch
 
 
@@ -174,3 +177,23 @@ def hold(
         rec.patient_id = None
         wb.parked.append(ParkedRecord(national_id=key, record=rec))
     return dataclasses.replace(doc, national_id=key, patient_id=None)
+
+
+def patients_with_national_id(
+    source: Source, patient_id: str, spellings: Iterable[str]
+) -> set[str]:
+    """uuids of the source's patients whose national ID normalises to ``patient_id``.
+
+    FHIR identifier search is exact, so each spelling is searched; a hit counts only when one
+    of its identifiers really is this national ID (a search by value alone can match others).
+    """
+    found: set[str] = set()
+    for value in sorted({*spellings, patient_id}):
+        for patient in source.find_patients(value):
+            idents = patient.get("identifier") or []
+            if any(
+                isinstance(i, dict) and normalise_national_id(str(i.get("value", ""))) == patient_id
+                for i in idents
+            ):
+                found.add(str(patient.get("id")))
+    return found

@@ -1,0 +1,206 @@
+"""The map stage: one batch of FHIR resources -> passport documents.
+
+Observations and the other clinical records take their doctor and facility from their
+encounter, so they are mapped in a second pass, once every encounter they point at is known
+(from this batch, the encounter cache, the store, or a fetch). A record whose encounter cannot
+be read fails rather than being stored without its doctor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappers import (
+    EncounterInfo,
+    MappingContext,
+    MappingError,
+    encounter_info,
+    map_resource,
+)
+from mappers.documents import DoctorDoc, LocationDoc, PatientDoc, RecordDoc
+
+from ..config import Config
+from ..sources import Source, SourceBatch
+from ..store import PassportStore, WriteBatch
+from .failures import FailedEvents
+from .lookups import WITH_ENCOUNTER, encounter_ref
+
+#: the encounters seen recently at one hospital (uuid -> doctor, facility, date)
+EncounterCache = dict[str, EncounterInfo]
+
+_TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
+
+
+def context_for(config: Config, source: Source) -> MappingContext:
+    """A fresh mapping context for one source (no encounters known yet)."""
+    return MappingContext(
+        source=source.id,
+        hospital=source.name,
+        identifier_types=tuple(config.matching.identifier_types),
+        encounters={},
+    )
+
+
+def dedupe(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Last copy of each (type, id) wins; sorted so that what others point at comes first."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in resources:
+        latest[(str(r.get("resourceType")), str(r.get("id")))] = r
+    return sorted(latest.values(), key=lambda r: _TYPE_ORDER.get(str(r.get("resourceType")), 9))
+
+
+def _key(resource: dict[str, Any]) -> tuple[str, str]:
+    return (str(resource.get("resourceType")), str(resource.get("id")))
+
+
+@dataclass(slots=True)
+class Mapped:
+    """The patients and records of one batch (doctors and locations go straight to the
+    write batch: nothing downstream decides about them)."""
+
+    patients: list[PatientDoc] = field(default_factory=list)
+    records: list[RecordDoc] = field(default_factory=list)
+
+
+class BatchMapper:
+    """Maps batches of one pipeline; ``encounters`` gives the cache of one source."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: PassportStore,
+        failed: FailedEvents,
+        encounters: Callable[[str], EncounterCache],
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._failed = failed
+        self._encounters = encounters
+
+    def map(
+        self,
+        source: Source,
+        sb: SourceBatch,
+        resources: list[dict[str, Any]],
+        wb: WriteBatch,
+        open_keys: set[tuple[str, str]],
+    ) -> Mapped:
+        """Map ``resources`` (deduplicated) of ``sb``; what fails goes to ``wb.failed``."""
+        ctx = context_for(self._config, source)
+        out = Mapped()
+        self._map_independent(source, sb.stream, resources, ctx, wb, open_keys, out)
+        dependent = [
+            r for r in resources if _key(r)[0] in WITH_ENCOUNTER and _key(r) not in open_keys
+        ]
+        unreadable = self._load_encounter_context(source, dependent, ctx, out.records)
+        self._map_dependent(source, sb.stream, resources, ctx, wb, open_keys, unreadable, out)
+        return out
+
+    def _map_independent(
+        self,
+        source: Source,
+        stream: str,
+        resources: list[dict[str, Any]],
+        ctx: MappingContext,
+        wb: WriteBatch,
+        open_keys: set[tuple[str, str]],
+        out: Mapped,
+    ) -> None:
+        """First pass: everything but the records that need their encounter; an encounter
+        is only remembered here (mapped in the second pass, with the others)."""
+        for resource in resources:
+            key = _key(resource)
+            if key in open_keys:
+                wb.failed.append(self._failed.blocked(source.id, stream, key))
+                continue
+            try:
+                if key[0] == "Encounter":
+                    info = encounter_info(resource)
+                    ctx.encounters[key[1]] = self._encounters(source.id)[key[1]] = info
+                    continue
+                if key[0] in WITH_ENCOUNTER:
+                    continue
+                doc = map_resource(resource, ctx)
+            except MappingError as exc:
+                wb.failed.append(self._failed.of_record(source.id, stream, key, str(exc)))
+                continue
+            if isinstance(doc, PatientDoc):
+                out.patients.append(doc)
+            elif isinstance(doc, DoctorDoc):
+                wb.doctors.append(doc)
+            elif isinstance(doc, LocationDoc):
+                wb.locations.append(doc)
+            elif isinstance(doc, RecordDoc):
+                out.records.append(doc)
+
+    def _map_dependent(
+        self,
+        source: Source,
+        stream: str,
+        resources: list[dict[str, Any]],
+        ctx: MappingContext,
+        wb: WriteBatch,
+        open_keys: set[tuple[str, str]],
+        unreadable: dict[str, str],
+        out: Mapped,
+    ) -> None:
+        """Second pass: encounters and the records that take their doctor from one."""
+        for resource in resources:
+            key = _key(resource)
+            if (key[0] != "Encounter" and key[0] not in WITH_ENCOUNTER) or key in open_keys:
+                continue
+            enc = encounter_ref(resource) if key[0] != "Encounter" else None
+            if enc in unreadable:  # mapped without its doctor and facility it would be wrong
+                error = f"its Encounter/{enc} could not be read: {unreadable[enc]}"
+                wb.failed.append(self._failed.of_record(source.id, stream, key, error))
+                continue
+            try:
+                doc = map_resource(resource, ctx)
+            except MappingError as exc:
+                wb.failed.append(self._failed.of_record(source.id, stream, key, str(exc)))
+                continue
+            if isinstance(doc, RecordDoc):
+                out.records.append(doc)
+
+    def _load_encounter_context(
+        self,
+        source: Source,
+        dependent: list[dict[str, Any]],
+        ctx: MappingContext,
+        records: list[RecordDoc],
+    ) -> dict[str, str]:
+        """Doctor and facility of each dependent record come from its encounter.
+
+        Returns the encounters that could not be fetched (uuid -> error): their records
+        become failed events rather than records without a doctor.
+        """
+        wanted = {ref for ref in (encounter_ref(r) for r in dependent) if ref} - set(ctx.encounters)
+        cache = self._encounters(source.id)
+        for uuid in list(wanted):
+            if uuid in cache:
+                ctx.encounters[uuid] = cache[uuid]
+                wanted.discard(uuid)
+        if not wanted:
+            return {}
+        for uuid, doc in self._store.get_records(source.id, "Encounter", wanted).items():
+            ctx.encounters[uuid] = cache[uuid] = EncounterInfo(
+                doctor=doc.get("doctor"),
+                facility=doc.get("facility"),
+                date=doc.get("effective"),
+                visit_uuid=doc.get("encounter_uuid"),
+            )
+        missing = wanted - set(ctx.encounters)
+        if not missing:
+            return {}
+        fetched = source.fetch("Encounter", missing)
+        for uuid, resource in fetched.found.items():
+            ctx.encounters[uuid] = cache[uuid] = encounter_info(resource)
+            try:
+                doc = map_resource(resource, ctx)
+            except MappingError:
+                continue
+            if isinstance(doc, RecordDoc):
+                records.append(doc)
+        return {f.uuid: f.error for f in fetched.failures if f.uuid}
