@@ -119,16 +119,7 @@ class ManualActions:
     ) -> dict[str, int]:
         """Try open failed events again, by entity (one fetch settles every change of it)."""
         now = self._clock()
-        if ids is not None:
-            events = [e for i in ids if (e := self.store.get_failed(i)) is not None]
-        else:
-            events = self.store.list_failed(states=FAILED_OPEN_STATES, source=source_id)
-            if only_due:
-                events = [
-                    e
-                    for e in events
-                    if (e.next_attempt_at or 0) <= now or e.state == FAILED_BLOCKED
-                ]
+        events = self._events_to_retry(source_id, ids, only_due, now)
         counts = {"done": 0, "retrying": 0, "dead": 0, "waiting": 0}
         by_entity: dict[tuple[str, str | None, str | None], list[FailedEvent]] = {}
         for e in events:
@@ -144,25 +135,7 @@ class ManualActions:
                 except Sync2Error as exc:
                     error = str(exc)
             for e in group:
-                if ok:  # applied first, closed after: a crash in between only retries again
-                    e.state = FAILED_DONE
-                    self.store.update_failed(e)
-                    counts["done"] += 1
-                    continue
-                e.attempts += 1
-                e.error = error
-                if e.attempts >= self.config.retry.max_attempts:
-                    e.state = FAILED_DEAD
-                    counts["dead"] += 1
-                else:
-                    e.state = FAILED_RETRYING
-                    delay = min(
-                        self.config.retry.max_backoff_seconds,
-                        self.config.retry.backoff_seconds * 2**e.attempts,
-                    )
-                    e.next_attempt_at = now + delay
-                    counts["retrying"] += 1
-                self.store.update_failed(e)
+                counts[self._settle_event(e, ok, error, now)] += 1
         if events:
             self.store.add_audit(
                 AuditEntry(
@@ -173,6 +146,36 @@ class ManualActions:
                 )
             )
         return counts
+
+    def _events_to_retry(
+        self, source_id: str | None, ids: Iterable[int] | None, only_due: bool, now: float
+    ) -> list[FailedEvent]:
+        """The events named by id, else the open ones (of a source) whose time has come; a
+        blocked one is always due: it waits on its entity, not on a clock."""
+        if ids is not None:
+            return [e for i in ids if (e := self.store.get_failed(i)) is not None]
+        events = self.store.list_failed(states=FAILED_OPEN_STATES, source=source_id)
+        if not only_due:
+            return events
+        return [e for e in events if (e.next_attempt_at or 0) <= now or e.state == FAILED_BLOCKED]
+
+    def _settle_event(self, event: FailedEvent, ok: bool, error: str, now: float) -> str:
+        """Close, reschedule (exponential back-off) or dead-letter one event; its new state."""
+        if ok:  # applied first, closed after: a crash in between only retries again
+            event.state = FAILED_DONE
+            self.store.update_failed(event)
+            return "done"
+        event.attempts += 1
+        event.error = error
+        retry = self.config.retry
+        if event.attempts >= retry.max_attempts:
+            event.state = FAILED_DEAD
+        else:
+            event.state = FAILED_RETRYING
+            delay = min(retry.max_backoff_seconds, retry.backoff_seconds * 2**event.attempts)
+            event.next_attempt_at = now + delay
+        self.store.update_failed(event)
+        return "dead" if event.state == FAILED_DEAD else "retrying"
 
     def _retry_entity(self, source: Source, rtype: str, uuid: str) -> tuple[bool, str]:
         """Fetch one entity's current state and apply it; (done, error).

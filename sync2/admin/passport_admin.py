@@ -77,27 +77,8 @@ class PassportAdmin:
             ValueError: not exactly one of ``take`` / ``merged``, an unknown ``take``, a field
                 that cannot be edited, or the conflict is already resolved or has a newer one.
         """
-        if (take is None) == (merged is None):
-            msg = "give exactly one of take ('source' | 'passport') or merged"
-            raise ValueError(msg)
-        if take is not None and take not in ("source", "passport"):
-            msg = f"take must be 'source' or 'passport', not {take!r}"
-            raise ValueError(msg)
-        conflict = self._conflict(conflict_id)
-        if conflict.state != "open":
-            msg = f"conflict {conflict_id} is already {conflict.state}"
-            raise ValueError(msg)
-        same = [
-            c
-            for c in self.store.list_conflicts(state="open")
-            if (c.source, c.resource_type, c.uuid)
-            == (conflict.source, conflict.resource_type, conflict.uuid)
-            and c.id != conflict.id
-        ]
-        newer = [c.id for c in same if (c.id or 0) > conflict_id]
-        if newer:
-            msg = f"conflict {conflict_id} has a newer one for the same record: resolve {newer[-1]}"
-            raise ValueError(msg)
+        _check_choice(take, merged)
+        conflict, same = self._open_conflict(conflict_id)
         how = f"took {take}" if take else "merged"
         ref = f"{conflict.resource_type}/{conflict.uuid}"
         if conflict.resource_type == "Patient":
@@ -122,6 +103,25 @@ class PassportAdmin:
         )
         closed = self.store.get_conflict(conflict_id)
         return closed if closed is not None else conflict
+
+    def _open_conflict(self, conflict_id: int) -> tuple[Conflict, list[Conflict]]:
+        """The conflict, if it is still open and the newest of its record, with the other
+        open ones of that record (closed along with it)."""
+        conflict = self._conflict(conflict_id)
+        if conflict.state != "open":
+            msg = f"conflict {conflict_id} is already {conflict.state}"
+            raise ValueError(msg)
+        key = (conflict.source, conflict.resource_type, conflict.uuid)
+        same = [
+            c
+            for c in self.store.list_conflicts(state="open")
+            if (c.source, c.resource_type, c.uuid) == key and c.id != conflict.id
+        ]
+        newer = [c.id for c in same if (c.id or 0) > conflict_id]
+        if newer:
+            msg = f"conflict {conflict_id} has a newer one for the same record: resolve {newer[-1]}"
+            raise ValueError(msg)
+        return conflict, same
 
     def _resolve_record(
         self,
@@ -372,3 +372,13 @@ def _only(values: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
         msg = f"not editable: {', '.join(unknown)} (editable: {', '.join(allowed)})"
         raise ValueError(msg)
     return dict(values)
+
+
+def _check_choice(take: str | None, merged: dict[str, Any] | None) -> None:
+    """Exactly one of a side to take or merged content."""
+    if (take is None) == (merged is None):
+        msg = "give exactly one of take ('source' | 'passport') or merged"
+        raise ValueError(msg)
+    if take is not None and take not in ("source", "passport"):
+        msg = f"take must be 'source' or 'passport', not {take!r}"
+        raise ValueError(msg)

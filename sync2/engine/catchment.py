@@ -221,48 +221,89 @@ class CatchmentEngine:
         out_uuids = set(known_out)
         changed = False
         for uuid, doc in by_uuid.items():
-            decision: Decision = gate.rule.decide(facts[uuid])
-            standing = gate.rule.standing(doc.national_id, facts[uuid].registered)
-            with gate.lock:
-                was_out = uuid in gate.out
-                if not decision.inside:
-                    out_uuids.add(uuid)
-                    reasons[decision.reason] += 1
-                    entry = gate.out.get(uuid) or {}
-                    if not was_out and uuid in linked:
-                        summary.left += 1
-                        entry.update(self._leave(gate, source.id, uuid, wb))
-                    new = {**entry, "nid": doc.national_id, "standing": standing}
-                    if new != gate.out.get(uuid):
-                        gate.out[uuid] = new
-                        changed = True
-                    gate.entering.pop(uuid, None)
-                elif was_out or (uuid not in linked and not snapshot):
-                    # in from now on: later records are kept even if the history pull fails
-                    entry = gate.out.pop(uuid, None) or {}
-                    gate.entering[uuid] = _Entering(
-                        uuid,
-                        doc.national_id,
-                        _raw_national_ids(doc, self.config),
-                        list(entry.get("removed") or []),
-                    )
-                    changed = True
+            reason, saved = self._decide(
+                gate, doc, facts[uuid], linked=uuid in linked, snapshot=snapshot, wb=wb
+            )
+            if saved == "left":
+                summary.left += 1
+            if reason is not None:
+                out_uuids.add(uuid)
+                reasons[reason] += 1
+            changed = changed or saved is not None
         if changed:
             wb.cursors.append(self._state_cursor(gate))  # saved with this batch, not before
         if not out_uuids:
             return
-        kept = [p for p in patients if p.uuid not in out_uuids]
-        dropped_records = [r for r in records if r.patient_uuid in out_uuids]
-        patients[:] = kept
-        records[:] = [r for r in records if r.patient_uuid not in out_uuids]
         if known_out:
             reasons["decided earlier"] += len(known_out)
-        count = len(dropped_records) + len(by_uuid.keys() & out_uuids)
+        count = len(by_uuid.keys() & out_uuids)
+        self._drop(source.id, patients, records, out_uuids, count, reasons, wb, summary)
+
+    def _decide(
+        self,
+        gate: _Gate,
+        doc: PatientDoc,
+        facts: PatientFacts,
+        *,
+        linked: bool,
+        snapshot: bool,
+        wb: WriteBatch,
+    ) -> tuple[str | None, str | None]:
+        """Decide one patient of a batch and update the gate's state.
+
+        Returns why the patient is out (None: in), and how the saved state changed: None
+        (unchanged), "out", "left" (a stored patient turned out) or "entering".
+        """
+        decision: Decision = gate.rule.decide(facts)
+        standing = gate.rule.standing(doc.national_id, facts.registered)
+        uuid = doc.uuid
+        with gate.lock:
+            was_out = uuid in gate.out
+            if not decision.inside:
+                gate.entering.pop(uuid, None)
+                entry = gate.out.get(uuid) or {}
+                left = not was_out and linked
+                if left:
+                    entry.update(self._leave(gate, gate.source_id, uuid, wb))
+                new = {**entry, "nid": doc.national_id, "standing": standing}
+                if new == gate.out.get(uuid):
+                    return decision.reason, None
+                gate.out[uuid] = new
+                return decision.reason, "left" if left else "out"
+            if not was_out and (linked or snapshot):
+                return None, None
+            # in from now on: later records are kept even if the history pull fails
+            entry = gate.out.pop(uuid, None) or {}
+            gate.entering[uuid] = _Entering(
+                uuid,
+                doc.national_id,
+                _raw_national_ids(doc, self.config),
+                list(entry.get("removed") or []),
+            )
+            return None, "entering"
+
+    @staticmethod
+    def _drop(
+        source_id: str,
+        patients: list[PatientDoc],
+        records: list[RecordDoc],
+        out_uuids: set[str],
+        patients_out: int,
+        reasons: Counter[str],
+        wb: WriteBatch,
+        summary: SyncSummary,
+    ) -> None:
+        """Take the patients decided out, and their records, out of the batch (counted,
+        one audit entry for the batch)."""
+        dropped_records = [r for r in records if r.patient_uuid in out_uuids]
+        patients[:] = [p for p in patients if p.uuid not in out_uuids]
+        records[:] = [r for r in records if r.patient_uuid not in out_uuids]
+        count = len(dropped_records) + patients_out
         summary.out_of_catchment += count
         wb.audit.append(
             AuditEntry(
                 kind="catchment",
-                source=source.id,
+                source=source_id,
                 message=f"{count} changes of {len(out_uuids)} patients outside the catchment "
                 "not stored",
                 details={"reasons": dict(reasons), "records": len(dropped_records)},

@@ -6,7 +6,6 @@ module reads the stored side and turns decisions into queue entries and audit li
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from conflicts.demographics import reconcile_patient
@@ -17,6 +16,7 @@ from conflicts.records import (
     synced_record,
     visible_fields,
 )
+from conflicts.strategies import Decision
 from mappers.documents import RecordDoc
 
 from ..config import Config
@@ -41,18 +41,7 @@ class ConflictCheck:
         ``wb.conflicts`` with an audit entry, strategy decisions are audited, and every record
         written carries its new base (``sync_state``). Echoes produce no audit at all.
         """
-        settings = self.config.conflicts
-        open_conflicts: dict[tuple[str, str, str], list[Conflict]] | None = None
-
-        def already_queued(rtype: str, uuid: str, incoming: dict[str, Any]) -> bool:
-            nonlocal open_conflicts
-            if open_conflicts is None:
-                open_conflicts = _by_key(self.store.list_conflicts(state="open"))
-            return any(
-                _same_incoming(c.incoming, incoming)
-                for c in open_conflicts.get((source.id, rtype, uuid), [])
-            )
-
+        queued = _OpenConflicts(self.store, source.id)
         stored_by_type: dict[str, dict[str, dict[str, Any]]] = {}
         for rtype in {r.resource_type for r in wb.records}:
             uuids = [r.uuid for r in wb.records if r.resource_type == rtype]
@@ -64,63 +53,66 @@ class ConflictCheck:
                 rec.sync_state = first_sync_state(rec)
                 kept.append(rec)
                 continue
-            incoming = rec.to_dict()
-            decision = check_record(
-                stored,
-                incoming,
-                strategy=settings.strategy_for(rec.resource_type),
-                fallback=settings.merge_fallback,
-            )
-            ref = f"{rec.resource_type}/{rec.uuid}"
-            if decision.action == "echo":
-                kept.append(rec)  # identical hash: the store's guard skips it, counted unchanged
-            elif decision.action == "keep":
-                kept.append(_stored_copy(stored, rec))
-            elif decision.action == "conflict":
-                summary.conflicts += 1
-                if already_queued(rec.resource_type, rec.uuid, incoming):
-                    continue
-                state = stored.get("sync_state") if stored else None
+            doc = self._check_record(source.id, rec, stored, wb, summary, queued)
+            if doc is not None:
+                kept.append(doc)
+        wb.records[:] = kept
+        self._check_patient_conflicts(source, wb, summary, queued)
+
+    def _check_record(
+        self,
+        source_id: str,
+        rec: RecordDoc,
+        stored: dict[str, Any],
+        wb: WriteBatch,
+        summary: SyncSummary,
+        queued: _OpenConflicts,
+    ) -> RecordDoc | None:
+        """What to write for one record the passport holds already (None: queued instead)."""
+        settings = self.config.conflicts
+        incoming = rec.to_dict()
+        decision = check_record(
+            stored,
+            incoming,
+            strategy=settings.strategy_for(rec.resource_type),
+            fallback=settings.merge_fallback,
+        )
+        ref = f"{rec.resource_type}/{rec.uuid}"
+        if decision.action == "echo":
+            return rec  # identical hash: the store's guard skips it, counted unchanged
+        if decision.action == "keep":
+            return _stored_copy(stored, rec)
+        if decision.action == "conflict":
+            summary.conflicts += 1
+            if not queued.has(rec.resource_type, rec.uuid, incoming):
                 wb.conflicts.append(
                     Conflict(
-                        source=source.id,
+                        source=source_id,
                         resource_type=rec.resource_type,
                         uuid=rec.uuid,
-                        base=(state or {}).get("base_fields"),
-                        passport=visible_fields(stored or {}),
+                        base=(stored.get("sync_state") or {}).get("base_fields"),
+                        passport=visible_fields(stored),
                         incoming=incoming,
                         reason=decision.reason,
                     )
                 )
-                wb.audit.append(_conflict_audit(source.id, ref, decision.reason, decision.strategy))
-            else:
-                fields = decision.fields if decision.fields is not None else incoming
-                doc = synced_record(incoming, fields, stored)
-                for name in VISIBLE_FIELDS:
-                    setattr(rec, name, doc[name])
-                rec.sync_state = doc["sync_state"]
-                kept.append(rec)
-                if decision.action == "resolved":
-                    wb.audit.append(
-                        AuditEntry(
-                            kind="conflict-resolved",
-                            source=source.id,
-                            message=f"{ref}: {decision.reason}",
-                            details={
-                                "strategy": decision.strategy,
-                                "fields": list(decision.overlapping),
-                            },
-                        )
-                    )
-        wb.records[:] = kept
-        self._check_patient_conflicts(source, wb, summary, already_queued)
+                wb.audit.append(_conflict_audit(source_id, ref, decision.reason, decision.strategy))
+            return None
+        fields = decision.fields if decision.fields is not None else incoming
+        doc = synced_record(incoming, fields, stored)
+        for name in VISIBLE_FIELDS:
+            setattr(rec, name, doc[name])
+        rec.sync_state = doc["sync_state"]
+        if decision.action == "resolved":
+            wb.audit.append(_resolved_audit(source_id, ref, decision))
+        return rec
 
     def _check_patient_conflicts(
         self,
         source: Source,
         wb: WriteBatch,
         summary: SyncSummary,
-        already_queued: Callable[[str, str, dict[str, Any]], bool],
+        queued: _OpenConflicts,
     ) -> None:
         """The shown demographics by policy, then base / passport / incoming against edits."""
         settings = self.config.conflicts
@@ -139,7 +131,7 @@ class ConflictCheck:
             ref = f"passport patient of {source.id}"  # the id is a national ID: not in audit
             if decision.action == "conflict":
                 summary.conflicts += 1
-                if already_queued("Patient", patient_id, outcome.incoming):
+                if queued.has("Patient", patient_id, outcome.incoming):
                     continue
                 wb.conflicts.append(
                     Conflict(
@@ -154,24 +146,28 @@ class ConflictCheck:
                 )
                 wb.audit.append(_conflict_audit(source.id, ref, decision.reason, decision.strategy))
             elif decision.action == "resolved":
-                wb.audit.append(
-                    AuditEntry(
-                        kind="conflict-resolved",
-                        source=source.id,
-                        message=f"{ref}: {decision.reason}",
-                        details={
-                            "strategy": decision.strategy,
-                            "fields": list(decision.overlapping),
-                        },
-                    )
-                )
+                wb.audit.append(_resolved_audit(source.id, ref, decision))
 
 
-def _by_key(conflicts: list[Conflict]) -> dict[tuple[str, str, str], list[Conflict]]:
-    out: dict[tuple[str, str, str], list[Conflict]] = {}
-    for c in conflicts:
-        out.setdefault((c.source, c.resource_type, c.uuid), []).append(c)
-    return out
+class _OpenConflicts:
+    """The open conflicts of one source, read once a batch and only when a conflict comes up
+    (most batches have none)."""
+
+    def __init__(self, store: PassportStore, source_id: str) -> None:
+        self._store = store
+        self._source_id = source_id
+        self._by_key: dict[tuple[str, str], list[Conflict]] | None = None
+
+    def has(self, rtype: str, uuid: str, incoming: dict[str, Any]) -> bool:
+        """A conflict already queued for this exact incoming change."""
+        if self._by_key is None:
+            self._by_key = {}
+            for c in self._store.list_conflicts(state="open"):
+                if c.source == self._source_id:
+                    self._by_key.setdefault((c.resource_type, c.uuid), []).append(c)
+        return any(
+            _same_incoming(c.incoming, incoming) for c in self._by_key.get((rtype, uuid), [])
+        )
 
 
 def _same_incoming(queued: dict[str, Any], incoming: dict[str, Any]) -> bool:
@@ -195,4 +191,14 @@ def _conflict_audit(source_id: str, ref: str, reason: str, strategy: str | None)
         source=source_id,
         message=f"{ref}: {reason}; queued for a decision",
         details={"strategy": strategy},
+    )
+
+
+def _resolved_audit(source_id: str, ref: str, decision: Decision) -> AuditEntry:
+    """A strategy settled an overlap by itself: said in the audit, nothing queued."""
+    return AuditEntry(
+        kind="conflict-resolved",
+        source=source_id,
+        message=f"{ref}: {decision.reason}",
+        details={"strategy": decision.strategy, "fields": list(decision.overlapping)},
     )

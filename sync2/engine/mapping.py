@@ -184,12 +184,12 @@ class BatchMapper:
                 wanted.discard(uuid)
         if not wanted:
             return {}
-        for uuid, doc in self._store.get_records(source.id, "Encounter", wanted).items():
+        for uuid, stored in self._store.get_records(source.id, "Encounter", wanted).items():
             ctx.encounters[uuid] = cache[uuid] = EncounterInfo(
-                doctor=doc.get("doctor"),
-                facility=doc.get("facility"),
-                date=doc.get("effective"),
-                visit_uuid=doc.get("encounter_uuid"),
+                doctor=stored.get("doctor"),
+                facility=stored.get("facility"),
+                date=stored.get("effective"),
+                visit_uuid=stored.get("encounter_uuid"),
             )
         missing = wanted - set(ctx.encounters)
         if not missing:
