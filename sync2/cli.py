@@ -443,8 +443,8 @@ def serve(
     ] = 30.0,
 ) -> None:
     """The scheduler and the admin HTTP API (/api/openmrs-sync/..., /metrics, /healthz)."""
+    from .console import serve as run_service
     from .service import TlsFiles, load_service_config, setup_logging
-    from .service import serve as run_service
 
     setup_logging(logging.INFO, json_lines=log_json)
     if (tls_cert is None) != (tls_key is None):

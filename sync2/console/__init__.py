@@ -7,12 +7,20 @@ token (same tokens and roles) and gives an HttpOnly, SameSite=Strict session coo
 carries a CSRF token; every value a hospital sent is escaped. Scripts (htmx, uPlot) are vendored
 under ``static/vendor`` with their licences, so the console works on a LAN with no internet.
 
-    app.mount("/admin", create_console(service, auth))
+    app = create_app(service, auth)        # the API with the console at /admin
 """
 
 from __future__ import annotations
 
 from ._app import create_console
+from ._serve import CONSOLE_PATH, console_mounts, create_app, serve
 from ._sessions import SessionStore
 
-__all__ = ["SessionStore", "create_console"]
+__all__ = [
+    "CONSOLE_PATH",
+    "SessionStore",
+    "console_mounts",
+    "create_app",
+    "create_console",
+    "serve",
+]

@@ -14,8 +14,8 @@ import secrets
 import threading
 
 from ..demo import config_for_servers
-from ..service import serve
 from ..simulator import generate_hospitals, serve_hospitals
+from ._serve import serve
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The console as one FastAPI sub-application, mounted by the service at ``/admin``.
+"""The console as one FastAPI sub-application, mounted beside the API at ``/admin``.
 
 Its own error pages (HTML, never the API's JSON), its own security headers, and no OpenAPI
 schema: the console is for people, the API is for programs.

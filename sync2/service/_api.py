@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from .. import faces
 from . import _routes_records, _routes_sync
@@ -30,12 +31,18 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    service: Service, auth: TokenAuth | None, *, max_body: int = MAX_BODY_BYTES
+    service: Service,
+    auth: TokenAuth | None,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    mounts: Mapping[str, ASGIApp] | None = None,
 ) -> FastAPI:
     """The admin API over ``service``; ``auth=None`` only for ``--insecure-local``.
 
     ``/openapi.json`` needs an admin token like every other route; there is no ``/docs`` page
     (a browser cannot send the token a page's script would need to read the schema).
+    ``mounts`` are apps built on this service by a layer above it (the admin console at
+    ``/admin``: :func:`sync2.console.create_app`), so this package never imports them.
     """
     app = FastAPI(
         title="sync2 admin API", version="1", docs_url=None, redoc_url=None, openapi_url=None
@@ -60,9 +67,8 @@ def create_app(
 
     app.include_router(_routes_sync.router)
     app.include_router(_routes_records.router)
-    from ..console import create_console  # the console is built on this package: import late
-
-    app.mount("/admin", create_console(service, auth))
+    for path, mounted in (mounts or {}).items():
+        app.mount(path, mounted)
     app.include_router(faces.router(service.store, service.config, auth))
     return app
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from .._errors import Sync2Error
-from ..sources._base import RESOURCE_TYPES
+from ..sources import RESOURCE_TYPES
 from ._http import (
     NATIONAL_ID_PATTERN,
     PREFIX,

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from .._errors import ConfigError
 from ..config import Config, load_config
@@ -155,8 +156,12 @@ def serve(
     tls: TlsFiles | None = None,
     grace: float = SHUTDOWN_GRACE_SECONDS,
     reload: Callable[[], Config] | None = None,
+    mounts: Callable[[Service, TokenAuth | None], Mapping[str, ASGIApp]] | None = None,
 ) -> None:
     """``sync2 serve``: the admin API (uvicorn) and the scheduler until SIGINT/SIGTERM.
+
+    ``mounts`` builds the apps served beside the API once the service exists (the console:
+    :func:`sync2.console.serve` passes it).
 
     On either signal the API stops taking requests (those in flight get ``grace`` seconds),
     then runs in progress get ``grace`` seconds to finish before they stop at a checkpoint,
@@ -174,7 +179,7 @@ def serve(
     try:
         if config.admin.auto_start if start_scheduler is None else start_scheduler:
             service.start(interval_seconds=None, actor="system")
-        app = create_app(service, auth)
+        app = create_app(service, auth, mounts=mounts(service, auth) if mounts else None)
         # access_log off: its lines carry request paths, and sync-patient's path holds a
         # national ID; the API logs the route template instead.
         server = _Server(

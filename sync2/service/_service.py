@@ -339,11 +339,7 @@ class Service:
             source = self.pipeline.source(source_id)
         except ConfigError:
             return "unknown"
-        breaker = getattr(source, "breaker", None)
-        if breaker is None:
-            return "closed"
-        state = getattr(breaker, "state", "closed")
-        return str(getattr(state, "value", state))
+        return source.breaker.state if source.breaker is not None else "closed"
 
     def _audit(self, kind: str, message: str, actor: str, *, source: str | None = None) -> None:
         self.store.add_audit(AuditEntry(kind=kind, message=message, source=source, actor=actor))

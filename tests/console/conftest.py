@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 import uvicorn
 
+from sync2.console import create_app
 from sync2.demo import config_for_servers
-from sync2.service import Service, TokenAuth, create_app
+from sync2.service import Service, TokenAuth
 from sync2.simulator import generate_hospitals, serve_hospitals
 
 with warnings.catch_warnings():  # starlette warns about its own httpx use at import time

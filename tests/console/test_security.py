@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from sync2.console import SessionStore
-from sync2.service import Principal, Service, create_app
+from sync2.console import SessionStore, create_app
+from sync2.service import Principal, Service
 
 from .conftest import ADMIN_TOKEN, CSRF, DOCTOR_TOKEN, TestClient, sign_in, tokens
 

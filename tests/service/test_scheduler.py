@@ -11,7 +11,7 @@ from typing import Any
 from sync2.config import Config
 from sync2.pipeline import Pipeline
 from sync2.service import Scheduler
-from sync2.sources._base import FetchResult, Source, SourceBatch
+from sync2.sources import FetchResult, Source, SourceBatch
 from sync2.store import AuditEntry, open_store
 
 
