@@ -561,7 +561,7 @@ def bench(
         print(json.dumps(results, indent=2, default=str))
 
 
-# -- conflicts and passport edits (issue 7) ------------------------------------------------------
+# -- conflicts and passport edits ------------------------------------------------------
 conflicts_app = typer.Typer(no_args_is_help=True, help="The conflict queue (passport vs hospital).")
 edit_app = typer.Typer(no_args_is_help=True, help="Correct the passport (audited).")
 app.add_typer(conflicts_app, name="conflicts")

@@ -1,4 +1,4 @@
-"""``sync2 bench``: the performance figures of issue 10, measured in one run.
+"""``sync2 bench``: the performance figures the project promises, measured in one run.
 
 Each measured part runs in a fresh Python process, so its CPU time and peak RSS are its own; the
 simulated hospitals run in yet another process, so the sync is not charged for serving them.

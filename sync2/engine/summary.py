@@ -21,7 +21,7 @@ class SyncSummary:
     parked: int = 0
     skipped: int = 0
     conflicts: int = 0
-    # -- catchment (issue 6): changes of patients outside it, not stored; patients that
+    # -- catchment: changes of patients outside it, not stored; patients that
     # entered (history pulled) or left it
     out_of_catchment: int = 0
     entered: int = 0

@@ -1,5 +1,5 @@
 """Conformance: every real OpenMRS payload in ../shared/fixtures/openmrs maps, and the fields
-issue 3 lists arrive in the passport documents.
+the passport lists (DESIGN.md) arrive in its documents.
 
 Request bodies that fhir2 accepts on POST carry no id (the server assigns one); they are given a
 deterministic uuid here, as the server would, and checked separately to go to the failed-events

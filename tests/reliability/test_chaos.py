@@ -1,5 +1,5 @@
 """Chaos: a full sync with faults on, then faults off and a retry of what failed, gives exactly the
-passport of a fault-free run (issue 9 acceptance)."""
+passport of a fault-free run."""
 
 from __future__ import annotations
 
