@@ -257,7 +257,7 @@ class Pipeline:
         )
         if summary.error:
             message += f"; error: {summary.error}"
-        details = {k: getattr(summary, k) for k in SyncSummary.__slots__}  # type: ignore[attr-defined]
+        details = {k: getattr(summary, k) for k in SyncSummary.__slots__}
         self.store.add_audit(
             AuditEntry(
                 kind=level, message=message, source=summary.source, actor=actor, details=details

@@ -273,7 +273,7 @@ class CatchmentEngine:
             if not was_out and (linked or snapshot):
                 return None, None
             # in from now on: later records are kept even if the history pull fails
-            entry = gate.out.pop(uuid, None) or {}
+            entry = gate.out.pop(uuid, {})
             gate.entering[uuid] = _Entering(
                 uuid,
                 doc.national_id,
@@ -455,11 +455,11 @@ class CatchmentEngine:
                     continue
                 try:
                     other = self._source_for(sc.id)
-                    uuids = set(self._known_elsewhere(sc.id, item.national_id))
-                    uuids |= patients_with_national_id(other, item.national_id, item.raw_ids)
-                    for uuid in sorted(uuids):
+                    there = set(self._known_elsewhere(sc.id, item.national_id))
+                    there |= patients_with_national_id(other, item.national_id, item.raw_ids)
+                    for uuid in sorted(there):
                         pulled += self._pull(other, uuid)
-                    hospitals += bool(uuids)
+                    hospitals += bool(there)
                 except Sync2Error as exc:
                     log.warning("catchment pull from %s failed: %s", sc.id, exc)
         self.store.add_audit(

@@ -33,13 +33,16 @@ EncounterCache = dict[str, EncounterInfo]
 _TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
 
 
-def context_for(config: Config, source: Source) -> MappingContext:
-    """A fresh mapping context for one source (no encounters known yet)."""
+def context_for(
+    config: Config, source: Source, encounters: EncounterCache | None = None
+) -> MappingContext:
+    """A mapping context for one source; ``encounters`` is the dict the caller fills as it
+    learns encounters (none known by default)."""
     return MappingContext(
         source=source.id,
         hospital=source.name,
         identifier_types=tuple(config.matching.identifier_types),
-        encounters={},
+        encounters=encounters if encounters is not None else {},
     )
 
 
@@ -88,13 +91,14 @@ class BatchMapper:
         open_keys: set[tuple[str, str]],
     ) -> Mapped:
         """Map ``resources`` (deduplicated) of ``sb``; what fails goes to ``wb.failed``."""
-        ctx = context_for(self._config, source)
+        known: EncounterCache = {}  # the encounters this batch's records may point at
+        ctx = context_for(self._config, source, known)
         out = Mapped()
-        self._map_independent(source, sb.stream, resources, ctx, wb, open_keys, out)
+        self._map_independent(source, sb.stream, resources, ctx, known, wb, open_keys, out)
         dependent = [
             r for r in resources if _key(r)[0] in WITH_ENCOUNTER and _key(r) not in open_keys
         ]
-        unreadable = self._load_encounter_context(source, dependent, ctx, out.records)
+        unreadable = self._load_encounter_context(source, dependent, ctx, known, out.records)
         self._map_dependent(source, sb.stream, resources, ctx, wb, open_keys, unreadable, out)
         return out
 
@@ -104,6 +108,7 @@ class BatchMapper:
         stream: str,
         resources: list[dict[str, Any]],
         ctx: MappingContext,
+        known: EncounterCache,
         wb: WriteBatch,
         open_keys: set[tuple[str, str]],
         out: Mapped,
@@ -118,7 +123,7 @@ class BatchMapper:
             try:
                 if key[0] == "Encounter":
                     info = encounter_info(resource)
-                    ctx.encounters[key[1]] = self._encounters(source.id)[key[1]] = info
+                    known[key[1]] = self._encounters(source.id)[key[1]] = info
                     continue
                 if key[0] in WITH_ENCOUNTER:
                     continue
@@ -169,6 +174,7 @@ class BatchMapper:
         source: Source,
         dependent: list[dict[str, Any]],
         ctx: MappingContext,
+        known: EncounterCache,
         records: list[RecordDoc],
     ) -> dict[str, str]:
         """Doctor and facility of each dependent record come from its encounter.
@@ -180,12 +186,12 @@ class BatchMapper:
         cache = self._encounters(source.id)
         for uuid in list(wanted):
             if uuid in cache:
-                ctx.encounters[uuid] = cache[uuid]
+                known[uuid] = cache[uuid]
                 wanted.discard(uuid)
         if not wanted:
             return {}
         for uuid, stored in self._store.get_records(source.id, "Encounter", wanted).items():
-            ctx.encounters[uuid] = cache[uuid] = EncounterInfo(
+            known[uuid] = cache[uuid] = EncounterInfo(
                 doctor=stored.get("doctor"),
                 facility=stored.get("facility"),
                 date=stored.get("effective"),
@@ -196,7 +202,7 @@ class BatchMapper:
             return {}
         fetched = source.fetch("Encounter", missing)
         for uuid, resource in fetched.found.items():
-            ctx.encounters[uuid] = cache[uuid] = encounter_info(resource)
+            known[uuid] = cache[uuid] = encounter_info(resource)
             try:
                 doc = map_resource(resource, ctx)
             except MappingError:
