@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mappers.documents import RECORD_RESOURCE_TYPES
@@ -59,9 +59,10 @@ Progress = Callable[[str, SyncSummary], None]
 
 @dataclass(slots=True)
 class _Prepared:
+    """One batch ready to store: what to write, and what it did (written counts come after)."""
+
     batch: WriteBatch
     summary: SyncSummary
-    entity_keys: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Pipeline:
