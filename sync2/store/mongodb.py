@@ -174,9 +174,20 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def _not(value: Any) -> dict[str, Any]:
+    """Not equal to ``value``, null and missing fields included, on every server.
+
+    ``{"$ne": v}`` is that on MongoDB, but a wire-protocol server on SQL (nx-27017) skips
+    fields holding null in updates and deletes (SQL's ``NULL <> v``), so an upsert guard
+    written with ``$ne`` would never overwrite a null. ``$nin`` of one value means the same on
+    MongoDB and is translated faithfully there (docs/mongodb.md, "Server differences").
+    """
+    return {"$nin": [value]}
+
+
 def _changed_and_not_older(differs: dict[str, Any], version: int | None) -> list[dict[str, Any]]:
     """The guard clauses of an upsert filter: content differs, and the stored copy is not newer."""
-    clauses: list[dict[str, Any]] = [{"$or": [{k: {"$ne": v}} for k, v in differs.items()]}]
+    clauses: list[dict[str, Any]] = [{"$or": [{k: _not(v)} for k, v in differs.items()]}]
     if version is not None:
         clauses.append({"$or": [{"version_num": {"$lte": version}}, {"version_num": None}]})
     return clauses
@@ -427,7 +438,7 @@ class MongoStore(MongoChangeReads, PassportStore):
         records = self._col("medicalrecords")
         doc = records.find_one(key, {"status": 1, "superseded_by": 1, "warnings": 1})
         if doc is None:  # maybe parked, waiting for its patient: it must not attach as valid
-            parked = {**key, "doc.status": {"$ne": STATUS_SUPERSEDED}}
+            parked = {**key, "doc.status": _not(STATUS_SUPERSEDED)}
             if status == STATUS_SUPERSEDED:
                 parked.pop("doc.status")
             self._col("parked").update_one(
@@ -576,7 +587,7 @@ class MongoStore(MongoChangeReads, PassportStore):
             return {}
         with self._errors("read"):
             docs = self._col("patient_links").find(
-                {"source": source, "uuid": {"$in": wanted}, "patient_id": {"$ne": None}},
+                {"source": source, "uuid": {"$in": wanted}, "patient_id": _not(None)},
                 {"uuid": 1, "patient_id": 1},
             )
             return {d["uuid"]: d["patient_id"] for d in docs}
@@ -757,8 +768,8 @@ class MongoStore(MongoChangeReads, PassportStore):
                 {
                     "source": source,
                     "state": {"$in": list(FAILED_OPEN_STATES)},
-                    "resource_type": {"$ne": None},
-                    "uuid": {"$ne": None},
+                    "resource_type": _not(None),
+                    "uuid": _not(None),
                 },
                 {"resource_type": 1, "uuid": 1},
             )
