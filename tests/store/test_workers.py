@@ -25,7 +25,7 @@ import pytest
 from pymongo import MongoClient
 
 from mappers.documents import INVALID_STATUSES
-from sync2.simulator import generate_hospitals, serve_hospitals
+from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
 from sync2.store import open_store
 from tests.conftest import MONGO_STORES
 
@@ -134,17 +134,19 @@ def test_three_workers_share_a_dozen_hospitals_and_take_over_a_killed_ones(
 
             _wait("every hospital synced once", every_hospital_synced)
 
-            held: dict[str, float] = {}
-
-            def victim_holds_a_lease() -> bool:
-                docs = leases.find({"owner": {"$regex": f":{victim.pid}:"}})
-                held.update({d["_id"].removeprefix("source:"): d["expires_at"] for d in docs})
-                return bool(held)
-
-            _wait("the victim to hold a lease", victim_holds_a_lease)
+            # slow feeds from now on, so that a run holds its lease long enough to die with it
+            for server in dozen:
+                server.faults = FaultConfig(slow=1.0, delay=0.2, paths=("/ws/atomfeed/",))
+            mine = {"owner": {"$regex": f":{victim.pid}:"}}
+            _wait("the victim to hold a lease", lambda: leases.count_documents(mine) > 0)
             victim.send_signal(signal.SIGKILL)
             victim.wait(10)
             killed_at = time.time()
+            for server in dozen:
+                server.faults = None
+            # what a dead worker still holds, it can no longer release
+            held = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
+            assert held, "the victim died holding no lease (it released in between)"
             # new data at the victim's hospitals: only a takeover brings it in
             for server in dozen:
                 if server.hospital.id in held:
