@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from mappers.documents import INVALID_STATUSES
 from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
@@ -104,13 +105,7 @@ def _overlaps(runs: list[Run]) -> list[tuple[Run, Run]]:
     return found
 
 
-def test_three_workers_share_a_dozen_hospitals_and_take_over_a_killed_ones(
-    dozen: list[Any], tmp_path: Path, passport_url: Callable[..., str]
-) -> None:
-    url = passport_url()
-    toml = tmp_path / "workers.toml"
-    env = {**os.environ, **_write_config(toml, dozen, url)}
-    logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
+def _start_workers(toml: Path, env: dict[str, str], logs: list[Path]) -> list[Any]:
     procs = []
     for log in logs:
         with log.open("wb") as out:
@@ -123,38 +118,67 @@ def test_three_workers_share_a_dozen_hospitals_and_take_over_a_killed_ones(
                     stderr=out,
                 )
             )
+    return procs
+
+
+def _kill_while_holding(
+    victim: Any, leases: Collection[dict[str, Any]], servers: list[Any]
+) -> tuple[dict[str, float], float]:
+    """SIGKILL ``victim`` while it holds a lease; returns what it held (lease -> expiry), when.
+
+    The feeds are slow meanwhile, so that a run holds its lease long enough to die with it.
+    """
+    for server in servers:
+        server.faults = FaultConfig(slow=1.0, delay=0.2, paths=("/ws/atomfeed/",))
+    mine = {"owner": {"$regex": f":{victim.pid}:"}}
+    _wait("the victim to hold a lease", lambda: leases.count_documents(mine) > 0)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    killed_at = time.time()
+    for server in servers:
+        server.faults = None
+    # what a dead worker still holds, it can no longer release
+    held = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
+    assert held, "the victim died holding no lease (it released in between)"
+    return held, killed_at
+
+
+def _check_takeover(runs: list[Run], held: dict[str, float], killed_at: float) -> None:
+    for source, expires_at in held.items():
+        survivors = [
+            r for r in runs if r.worker != 0 and r.source == source and r.start > killed_at
+        ]
+        assert survivors, source
+        # nobody took the killed worker's hospital before its lease ran out
+        assert min(r.start for r in survivors) >= expires_at - 0.05, source
+
+
+def test_three_workers_share_a_dozen_hospitals_and_take_over_a_killed_ones(
+    dozen: list[Any], tmp_path: Path, passport_url: Callable[..., str]
+) -> None:
+    url = passport_url()
+    toml = tmp_path / "workers.toml"
+    env = {**os.environ, **_write_config(toml, dozen, url)}
+    logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
     sources = {s.hospital.id for s in dozen}
-    victim = procs[0]
+
+    def logged() -> list[Run]:
+        return [r for i, log in enumerate(logs) for r in _runs(i, log)]
+
+    procs = _start_workers(toml, env, logs)
     try:
         with MongoClient(url) as client:
+            _wait("every hospital synced once", lambda: {r.source for r in logged()} == sources)
             leases = client.get_default_database().leases
-
-            def every_hospital_synced() -> bool:
-                return {r.source for i, log in enumerate(logs) for r in _runs(i, log)} == sources
-
-            _wait("every hospital synced once", every_hospital_synced)
-
-            # slow feeds from now on, so that a run holds its lease long enough to die with it
-            for server in dozen:
-                server.faults = FaultConfig(slow=1.0, delay=0.2, paths=("/ws/atomfeed/",))
-            mine = {"owner": {"$regex": f":{victim.pid}:"}}
-            _wait("the victim to hold a lease", lambda: leases.count_documents(mine) > 0)
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(10)
-            killed_at = time.time()
-            for server in dozen:
-                server.faults = None
-            # what a dead worker still holds, it can no longer release
-            held = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
-            assert held, "the victim died holding no lease (it released in between)"
+            held, killed_at = _kill_while_holding(procs[0], leases, dozen)
             # new data at the victim's hospitals: only a takeover brings it in
             for server in dozen:
                 if server.hospital.id in held:
                     server.hospital.add_random_observations(2)
 
             def taken_over() -> bool:
-                later = [r for i in (1, 2) for r in _runs(i, logs[i]) if r.start > killed_at]
-                return set(held) <= {r.source for r in later}
+                later = {r.source for r in logged() if r.worker != 0 and r.start > killed_at}
+                return set(held) <= later
 
             _wait("the victim's hospitals taken over", taken_over, timeout=LEASE_TTL + 60)
             time.sleep(INTERVAL * 4)  # one more round, so the new observations are in
@@ -165,17 +189,11 @@ def test_three_workers_share_a_dozen_hospitals_and_take_over_a_killed_ones(
         for proc in procs:
             proc.wait(30)
 
-    runs = [r for i, log in enumerate(logs) for r in _runs(i, log)]
+    runs = logged()
     assert _overlaps(runs) == [], "a hospital was synced by two workers at once"
-    for source, expires_at in held.items():
-        survivors = [
-            r for r in runs if r.worker != 0 and r.source == source and r.start > killed_at
-        ]
-        assert survivors, source
-        # nobody took the killed worker's hospital before its lease ran out
-        assert min(r.start for r in survivors) >= expires_at - 0.05, source
-    assert {r.worker for r in runs} == {0, 1, 2}, "all three workers synced hospitals"
-
+    _check_takeover(runs, held, killed_at)
+    # the victim held leases when it died (checked at the kill); both survivors synced too
+    assert {1, 2} <= {r.worker for r in runs}, "the hospitals were shared"
     with open_store(url) as store:
         for server in dozen:
             hospital = server.hospital
