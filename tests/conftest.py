@@ -1,17 +1,35 @@
-"""Shared test fixtures: a clean environment and the real OpenMRS payloads from ../shared."""
+"""Shared test fixtures: a clean environment, the real OpenMRS payloads from ../shared, and the
+passport store matrix.
+
+The store matrix: a test (or a fixture it uses) that asks for ``passport_url`` runs once per
+passport backend, with the backend in its id (``test_x[sqlite]``, ``test_x[mongowire]``):
+
+- ``sqlite``: the embedded passport in the test's temporary folder;
+- ``mongowire``: MongoDB over the wire protocol, on the ``nx-27017`` server that this session
+  starts once on a free 127.0.0.1 port (each test gets its own database, dropped afterwards);
+- ``mongodb``: a real server, when ``SYNC2_TEST_MONGODB_URI`` is set.
+
+To adopt it, build the passport from ``passport_url(name)`` instead of a ``sqlite:///`` path.
+``@pytest.mark.stores("sqlite")`` keeps a test to the backends it names (a test that reads the
+SQLite file itself, say); ``docs/mongodb.md`` says which suites run on which backends.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from pymongo import MongoClient
 
 from mappers import RECORD_RESOURCE_TYPES
 from sync2.config import Config
 from sync2.store import PassportStore
+from sync2.testing.mongowire import WireMongoServer
 
 REPO = Path(__file__).resolve().parents[1]
 #: Real OpenMRS payloads, read in place (never copied into the repository).
@@ -41,6 +59,76 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         ):
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+MONGODB_URI = os.environ.get("SYNC2_TEST_MONGODB_URI", "")
+#: Every passport backend of the matrix, in the order the tests run on them.
+STORES: tuple[str, ...] = ("sqlite", "mongowire") + (("mongodb",) if MONGODB_URI else ())
+#: The MongoDB backends (over a real connection; mongomock is not one of them).
+MONGO_STORES: tuple[str, ...] = tuple(s for s in STORES if s != "sqlite")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses ``store_kind`` once per backend its ``stores`` mark allows."""
+    if "store_kind" not in metafunc.fixturenames:
+        return
+    mark = metafunc.definition.get_closest_marker("stores")
+    kinds = [k for k in STORES if mark is None or k in mark.args]
+    metafunc.parametrize("store_kind", kinds, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def wire_server() -> Iterator[WireMongoServer]:
+    """One ``nx-27017`` server for the whole session, stopped by its PID at the end."""
+    with WireMongoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The passport backend of this run of the test (set by ``pytest_generate_tests``)."""
+    return str(request.param)
+
+
+def _mongo_base(kind: str, request: pytest.FixtureRequest) -> str:
+    if kind == "mongowire":
+        server: WireMongoServer = request.getfixturevalue("wire_server")
+        return server.url()
+    return MONGODB_URI
+
+
+def with_database(base: str, name: str) -> str:
+    """``base`` (a mongodb:// URL) naming database ``name``, its options kept."""
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+@pytest.fixture
+def passport_url(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., str]]:
+    """``passport_url(name="passport")``: a fresh passport URL on this test's backend.
+
+    The same name gives the same passport within a test (a restart reopens it); MongoDB
+    databases are dropped when the test ends.
+    """
+    if store_kind == "sqlite":
+        yield lambda name="passport": f"sqlite:///{tmp_path / name}.db"
+        return
+    base = _mongo_base(store_kind, request)
+    run = uuid.uuid4().hex[:10]
+    made: dict[str, str] = {}
+
+    def _url(name: str = "passport") -> str:
+        if name not in made:
+            made[name] = with_database(base, f"sync2_{run}_{name}"[:60])
+        return made[name]
+
+    yield _url
+    if made:
+        with MongoClient(base, serverSelectionTimeoutMS=5000) as client:
+            for url in made.values():
+                client.drop_database(urlsplit(url).path.strip("/"))
 
 
 @pytest.fixture

@@ -174,9 +174,34 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def _not(value: Any) -> dict[str, Any]:
+    """Not equal to ``value``, null and missing fields included, on every server.
+
+    ``{"$ne": v}`` is that on MongoDB, but a wire-protocol server on SQL (nx-27017) skips
+    fields holding null in updates and deletes (SQL's ``NULL <> v``), so a filter written with
+    ``$ne`` would never touch a null. ``$nin`` of one value means the same on MongoDB and is
+    translated faithfully there (docs/mongodb.md, "Server differences").
+    """
+    return {"$nin": [value]}
+
+
+def _differs(field: str, value: Any) -> list[dict[str, Any]]:
+    """Alternatives of an ``$or`` meaning "``field`` differs from ``value``", on every server.
+
+    The same as ``_not`` inside an ``$or``, spelled so that nx-27017 keeps it in SQL: it runs an
+    ``$or`` holding ``$nin`` as a scan of the whole collection in Python (~0.2 s an upsert at
+    2,000 records), while ``$ne`` and an equality with null stay index look-ups.
+    """
+    if value is None:
+        return [{field: {"$ne": None}}]
+    return [{field: {"$ne": value}}, {field: None}]
+
+
 def _changed_and_not_older(differs: dict[str, Any], version: int | None) -> list[dict[str, Any]]:
     """The guard clauses of an upsert filter: content differs, and the stored copy is not newer."""
-    clauses: list[dict[str, Any]] = [{"$or": [{k: {"$ne": v}} for k, v in differs.items()]}]
+    clauses: list[dict[str, Any]] = [
+        {"$or": [alt for k, v in differs.items() for alt in _differs(k, v)]}
+    ]
     if version is not None:
         clauses.append({"$or": [{"version_num": {"$lte": version}}, {"version_num": None}]})
     return clauses
@@ -427,7 +452,7 @@ class MongoStore(MongoChangeReads, PassportStore):
         records = self._col("medicalrecords")
         doc = records.find_one(key, {"status": 1, "superseded_by": 1, "warnings": 1})
         if doc is None:  # maybe parked, waiting for its patient: it must not attach as valid
-            parked = {**key, "doc.status": {"$ne": STATUS_SUPERSEDED}}
+            parked = {**key, "doc.status": _not(STATUS_SUPERSEDED)}
             if status == STATUS_SUPERSEDED:
                 parked.pop("doc.status")
             self._col("parked").update_one(
@@ -576,7 +601,7 @@ class MongoStore(MongoChangeReads, PassportStore):
             return {}
         with self._errors("read"):
             docs = self._col("patient_links").find(
-                {"source": source, "uuid": {"$in": wanted}, "patient_id": {"$ne": None}},
+                {"source": source, "uuid": {"$in": wanted}, "patient_id": _not(None)},
                 {"uuid": 1, "patient_id": 1},
             )
             return {d["uuid"]: d["patient_id"] for d in docs}
@@ -757,8 +782,8 @@ class MongoStore(MongoChangeReads, PassportStore):
                 {
                     "source": source,
                     "state": {"$in": list(FAILED_OPEN_STATES)},
-                    "resource_type": {"$ne": None},
-                    "uuid": {"$ne": None},
+                    "resource_type": _not(None),
+                    "uuid": _not(None),
                 },
                 {"resource_type": 1, "uuid": 1},
             )
@@ -828,19 +853,24 @@ class MongoStore(MongoChangeReads, PassportStore):
 
     # -- leases ----------------------------------------------------------------------------
     def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
-        """Take ``name`` if it is free, expired or already ours.
+        """Take ``name`` if it is ours, expired or free: three single-document steps.
 
-        One upsert whose filter says "ours or expired": when another live owner holds it, the
-        filter matches nothing and the insert hits the ``_id`` index (duplicate key = refused).
+        Each step is atomic on its own, and together they never hand one lease to two live
+        owners: "ours" and "expired" are conditional updates (a rival who renewed or took it
+        first makes the filter miss), and "free" is an insert that the ``_id`` index refuses
+        when anyone got there first. One upsert whose filter holds an ``$or`` would say the
+        same in one round trip, but nx-27017 evaluates such a filter outside its SQL and two
+        workers then both won one lease (docs/mongodb.md, "Server differences").
         """
         now = now_ts()
+        fields = {"owner": owner, "expires_at": now + ttl_seconds, "acquired_at": now}
+        leases = self._col("leases")
         with self._errors("lease"):
+            for taken in ({"owner": owner}, {"expires_at": {"$lt": now}}):
+                if leases.update_one({"_id": name, **taken}, {"$set": fields}).matched_count:
+                    return True
             try:
-                self._col("leases").update_one(
-                    {"_id": name, "$or": [{"owner": owner}, {"expires_at": {"$lt": now}}]},
-                    {"$set": {"owner": owner, "expires_at": now + ttl_seconds, "acquired_at": now}},
-                    upsert=True,
-                )
+                leases.insert_one({"_id": name, **fields})
             except DuplicateKeyError:
                 return False
         return True

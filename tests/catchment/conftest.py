@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,14 +15,14 @@ from sync2.store import PassportStore, open_store
 
 @pytest.fixture
 def make_passport(
-    tmp_path: Path,
+    passport_url: Callable[..., str],
 ) -> Iterator[Callable[..., tuple[Config, PassportStore, Pipeline]]]:
     opened: list[tuple[PassportStore, Pipeline]] = []
 
     def _make(
         servers: list[Any], name: str = "passport", **options: Any
     ) -> tuple[Config, PassportStore, Pipeline]:
-        config = config_for_servers(servers, f"sqlite:///{tmp_path / name}.db", **options)
+        config = config_for_servers(servers, passport_url(name), **options)
         store = open_store(config.passport.store)
         pipeline = Pipeline(config, store)
         opened.append((store, pipeline))

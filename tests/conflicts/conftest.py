@@ -1,10 +1,10 @@
-"""A tiny in-memory hospital and a passport on SQLite, for the engine-level conflict tests."""
+"""A tiny in-memory hospital and a passport on each store backend, for the engine-level conflict
+tests."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -93,7 +93,7 @@ class Passport:
 
     def __init__(
         self,
-        tmp_path: Path,
+        store_url: str,
         conflicts: dict[str, Any],
         sources: list[str],
         priorities: dict[str, int] | None = None,
@@ -101,7 +101,7 @@ class Passport:
         self.now = 1_717_200_000.0  # 2024-06-01T00:00:00Z
         self.config: Config = parse_config(
             {
-                "passport": {"store": f"sqlite:///{tmp_path / 'passport.db'}"},
+                "passport": {"store": store_url},
                 "conflicts": conflicts,
                 "sources": [
                     {
@@ -132,7 +132,7 @@ class Passport:
 
 
 @pytest.fixture
-def make_passport(tmp_path: Path) -> Iterator[Any]:
+def make_passport(passport_url: Callable[..., str]) -> Iterator[Any]:
     made: list[Passport] = []
 
     def _make(
@@ -140,7 +140,7 @@ def make_passport(tmp_path: Path) -> Iterator[Any]:
         sources: tuple[str, ...] = ("h1",),
         priorities: dict[str, int] | None = None,
     ) -> Passport:
-        p = Passport(tmp_path, conflicts or {}, list(sources), priorities)
+        p = Passport(passport_url(), conflicts or {}, list(sources), priorities)
         made.append(p)
         return p
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ def servers() -> Iterator[list[Any]]:
 
 @pytest.fixture
 def make_passport(
-    tmp_path: Path,
+    passport_url: Callable[..., str],
 ) -> Iterator[Callable[..., tuple[Config, PassportStore, Pipeline]]]:
     """Build (config, store, pipeline) for the running servers; closes them at the end."""
     opened: list[tuple[PassportStore, Pipeline]] = []
@@ -33,7 +32,7 @@ def make_passport(
         servers: list[Any], name: str = "passport", **options: Any
     ) -> tuple[Config, PassportStore, Pipeline]:
         pipeline_options = options.pop("pipeline_options", {})
-        config = config_for_servers(servers, f"sqlite:///{tmp_path / name}.db", **options)
+        config = config_for_servers(servers, passport_url(name), **options)
         store = open_store(config.passport.store)
         pipeline = Pipeline(config, store, **pipeline_options)
         opened.append((store, pipeline))

@@ -1,4 +1,4 @@
-"""Link resolutions on every store backend (sqlite, mongomock, mongodb when configured).
+"""Link resolutions on every store backend (sqlite, mongowire, mongodb when configured).
 
 The end-to-end tests run on SQLite; these check that what a resolution writes (records moved,
 parked records re-keyed and attached, the link rewritten) behaves the same on MongoDB.
@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from mappers.documents import PatientDoc, RecordDoc
 from sync2.admin.passport_admin import PassportAdmin
 from sync2.store import Conflict, ParkedRecord, PassportStore, WriteBatch
-from tests.store.conftest import backends, store
+from tests.store.conftest import store, store_url
 
-__all__ = ["store"]
-
-pytestmark = pytest.mark.parametrize("store", backends(), indirect=True)
+__all__ = ["store", "store_url"]
 
 SRC = "h1"
 

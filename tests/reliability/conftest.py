@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,7 +49,7 @@ def fast_source(
 
 @pytest.fixture
 def make_passport(
-    tmp_path: Path,
+    passport_url: Callable[..., str],
 ) -> Iterator[Callable[..., tuple[Config, PassportStore, Pipeline]]]:
     """Build (config, store, pipeline) over running servers; ``fast=True`` injects fast sources."""
     opened: list[tuple[PassportStore, Pipeline]] = []
@@ -59,7 +58,7 @@ def make_passport(
         servers: list[Any], name: str = "passport", *, fast: bool = False, **options: Any
     ) -> tuple[Config, PassportStore, Pipeline]:
         pipeline_options = options.pop("pipeline_options", {})
-        config = config_for_servers(servers, f"sqlite:///{tmp_path / name}.db", **options)
+        config = config_for_servers(servers, passport_url(name), **options)
         config.retry.backoff_seconds = 0.01
         config.retry.max_attempts = 3
         store = open_store(config.passport.store)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
-from tests.conftest import passport_rows, simulator_mismatches
+from tests.conftest import MONGO_STORES, passport_rows, simulator_mismatches
 
 from .conftest import open_failed
 
@@ -32,10 +32,24 @@ def servers() -> Iterator[list[Any]]:
         yield running
 
 
+@pytest.mark.stores("sqlite")
 @pytest.mark.parametrize("initial_sync", ["feed", "snapshot"])
 def test_sync_through_faults_then_without_equals_a_clean_run(
     servers: list[Any], make_passport: Any, initial_sync: str
 ) -> None:
+    _faults_then_clean(servers, make_passport, initial_sync)
+
+
+@pytest.mark.stores(*MONGO_STORES)
+def test_sync_through_faults_on_mongodb_equals_a_clean_run(
+    servers: list[Any], make_passport: Any
+) -> None:
+    """The feed variant: the faults hit the reading side, and either initial sync gives the
+    store the same writes, failed events and replays (docs/mongodb.md, "The store matrix")."""
+    _faults_then_clean(servers, make_passport, "feed")
+
+
+def _faults_then_clean(servers: list[Any], make_passport: Any, initial_sync: str) -> None:
     clean_config, clean_store, clean = make_passport(
         servers, "clean", fast=True, initial_sync=initial_sync
     )
@@ -72,12 +86,25 @@ def test_sync_through_faults_then_without_equals_a_clean_run(
     assert store.counts()["patients"] == clean_store.counts()["patients"]
 
 
+@pytest.mark.stores("sqlite")
 @pytest.mark.parametrize("path", ["/Patient", "/Encounter"])
 def test_failed_lookups_become_failed_events_not_parked_or_half_mapped_records(
     servers: list[Any], make_passport: Any, path: str
 ) -> None:
     """An observation whose patient or encounter cannot be read waits as a failed event: it is
     neither parked as "unmatched" nor stored without its doctor and facility."""
+    _failed_lookups(servers, make_passport, path)
+
+
+@pytest.mark.stores(*MONGO_STORES)
+def test_failed_patient_lookups_on_mongodb_become_failed_events(
+    servers: list[Any], make_passport: Any
+) -> None:
+    """The patient variant: hundreds of failed events queued, then retried one by one."""
+    _failed_lookups(servers, make_passport, "/Patient")
+
+
+def _failed_lookups(servers: list[Any], make_passport: Any, path: str) -> None:
     clean_config, clean_store, clean = make_passport(servers, "clean", fast=True)
     assert all(s.ok for s in clean.sync_all())
     config, store, chaotic = make_passport(servers, "chaos", fast=True, initial_sync="feed")

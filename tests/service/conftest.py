@@ -37,8 +37,8 @@ def servers() -> Iterator[list[Any]]:
 
 
 @pytest.fixture
-def config(servers: list[Any], tmp_path: Path) -> Config:
-    return config_for_servers(servers, f"sqlite:///{tmp_path / 'passport'}.db")
+def config(servers: list[Any], passport_url: Callable[..., str]) -> Config:
+    return config_for_servers(servers, passport_url())
 
 
 @pytest.fixture

@@ -1,64 +1,36 @@
-"""The store backend matrix: every contract test runs once per backend, with readable ids.
+"""The store contract on every backend of the matrix (``tests/conftest.py``: ``sqlite``,
+``mongowire``, and ``mongodb`` when ``SYNC2_TEST_MONGODB_URI`` is set).
 
-``sqlite`` and ``mongomock`` always run; ``mongodb`` runs against a real server when
-``SYNC2_TEST_MONGODB_URI`` is set (each test gets a fresh database, dropped afterwards).
+``store`` is a fresh, empty passport on the test's backend; ``store_url`` its URL, for tests
+that open several connections (workers). A test marked ``@pytest.mark.stores(*MONGO_STORES)``
+runs on the MongoDB backends only.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from sync2.store import PassportStore, open_store
-from sync2.store.mongodb import MongoStore
 from sync2.store.sqlite import SQLiteStore
+from tests.conftest import MONGO_STORES
 
-MONGODB_URI = os.environ.get("SYNC2_TEST_MONGODB_URI", "")
-
-
-def backends() -> list[str]:
-    """The active backends, as dlt's ACTIVE_DESTINATIONS switch."""
-    return ["sqlite", "mongomock"] + (["mongodb"] if MONGODB_URI else [])
-
-
-def mongo_backends() -> list[str]:
-    return ["mongomock"] + (["mongodb"] if MONGODB_URI else [])
-
-
-def fresh_url(backend: str, tmp_path: Path) -> str:
-    """A store URL on a database no other test uses."""
-    name = f"sync2_test_{uuid.uuid4().hex[:12]}"
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'passport.db'}"
-    if backend == "mongomock":
-        return f"mongomock://{name}"
-    parts = urlsplit(MONGODB_URI)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def drop(store: PassportStore) -> None:
-    if isinstance(store, MongoStore):
-        store.db.client.drop_database(store.db.name)
-    store.close()
+__all__ = ["MONGO_STORES", "store", "store_url", "transactional"]
 
 
 @pytest.fixture
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh URL for the backend named by the parameter (``indirect=True``)."""
-    return fresh_url(request.param, tmp_path)
+def store_url(passport_url: Callable[..., str]) -> str:
+    """A fresh passport URL on this test's backend (dropped at the end on MongoDB)."""
+    return passport_url()
 
 
 @pytest.fixture
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PassportStore]:
-    """A fresh, empty passport on the backend named by the parameter (``indirect=True``)."""
-    opened = open_store(fresh_url(request.param, tmp_path))
+def store(store_url: str) -> Iterator[PassportStore]:
+    """A fresh, empty passport on this test's backend."""
+    opened = open_store(store_url)
     yield opened
-    drop(opened)
+    opened.close()
 
 
 def transactional(store: PassportStore) -> bool:

@@ -21,9 +21,7 @@ from sync2.store import (
 )
 from sync2.store._base import FAILED_DONE, FAILED_PENDING, FAILED_RETRYING
 
-from .conftest import backends, transactional
-
-pytestmark = pytest.mark.parametrize("store", backends(), indirect=True)
+from .conftest import transactional
 
 SRC = "hospital-a"
 OBS = "Observation"

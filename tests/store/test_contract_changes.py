@@ -11,10 +11,7 @@ from sync2.store import PassportStore, StatusChange, WriteBatch
 from sync2.store._changes import ChangeKey, ChangeScan
 from sync2.store.mongodb import MongoStore
 
-from .conftest import backends
 from .test_contract import OBS, SRC, patient, record
-
-pytestmark = pytest.mark.parametrize("store", backends(), indirect=True)
 
 
 def _tick(store: PassportStore) -> None:
@@ -52,8 +49,16 @@ def test_keyset_pages_cover_every_record_once_in_change_order(store: PassportSto
 
 
 def test_a_changed_record_moves_to_the_end_and_a_keyset_reader_still_sees_it(
-    store: PassportStore,
+    store: PassportStore, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
+    if store_kind == "mongowire":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="nx-27017 stores a datetime $set on an existing document as a string, so "
+                "a status change's updatedAt leaves the change order (docs/mongodb.md)",
+            )
+        )
     _write_three_batches(store)
     first = store.scan_records(ChangeScan(resource_types=(OBS,)), limit=3)
     assert [d["uuid"] for d in first] == ["r1", "r2", "r3"]
