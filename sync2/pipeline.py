@@ -258,7 +258,7 @@ class Pipeline:
         )
         if summary.error:
             message += f"; error: {summary.error}"
-        details = {k: getattr(summary, k) for k in SyncSummary.__slots__}
+        details = summary.to_dict()
         self.store.add_audit(
             AuditEntry(
                 kind=level, message=message, source=summary.source, actor=actor, details=details

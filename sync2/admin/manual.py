@@ -8,6 +8,7 @@ store path as a sync without importing the pipeline back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +28,28 @@ from ..store._base import (
     FAILED_OPEN_STATES,
     FAILED_RETRYING,
 )
+
+#: A record's id at its source as a manual sync accepts it: a uuid or a uuid-like id (letters,
+#: digits and dashes, at most 38). The admin API's request model and the CLI both check it here,
+#: so an id that could not be a record never reaches a hospital's URL.
+RECORD_UUID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,37}$"
+_RECORD_UUID = re.compile(RECORD_UUID_PATTERN)
+
+
+class InvalidRecordId(ValueError):
+    """A manual sync named a record id that is not uuid-like."""
+
+
+def check_record_uuid(uuid: str) -> str:
+    """``uuid`` when it is uuid-like.
+
+    Raises:
+        InvalidRecordId: naming the id and the rule.
+    """
+    if not _RECORD_UUID.fullmatch(uuid):
+        msg = f"uuid {uuid!r} is not a uuid-like id (letters, digits and dashes, at most 38)"
+        raise InvalidRecordId(msg)
+    return uuid
 
 
 class ManualActions:
@@ -52,6 +75,12 @@ class ManualActions:
     def sync_record(
         self, source_id: str, resource_type: str, uuid: str, *, actor: str = "admin"
     ) -> SyncSummary:
+        """Fetch one record from its source and apply it, as a sync would.
+
+        Raises:
+            InvalidRecordId: ``uuid`` is not uuid-like (checked before any request).
+        """
+        check_record_uuid(uuid)
         source = self._source_for(source_id)
         fetched = source.fetch(resource_type, [uuid])
         summary = self._apply(

@@ -94,7 +94,6 @@ def overview(service: Service, *, now: float | None = None) -> Overview:
     rows = []
     for src in status["sources"]:
         sid = src["id"]
-        latest = next((r for r in reversed(runs) if r.source == sid), None)
         started = live[sid].last_started if sid in live else None
         rows.append(
             HospitalRow(
@@ -104,7 +103,7 @@ def overview(service: Service, *, now: float | None = None) -> Overview:
                 shown_state=shown_state(src),
                 lag_seconds=src["lag_seconds"],
                 running_for=now - started if src["state"] == "running" and started else None,
-                last_run_at=latest.ts if latest else None,
+                last_run_at=src["last_run_at"],
                 last_run=src["last_run"],
                 last_error=src["last_error"],
                 records=sum(service.store.count_records(sid, t) for t in RESOURCE_TYPES),

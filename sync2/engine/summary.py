@@ -3,7 +3,8 @@ of a run, the admin API's status)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -47,3 +48,7 @@ class SyncSummary:
             "left",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready: the one shape the CLI, the admin API and the audit log share."""
+        return asdict(self)

@@ -26,11 +26,11 @@ ADMIN_OR_DOCTOR = ("admin", "doctor")
 MAX_ID = 2**63 - 1
 #: Most rows a list endpoint returns in one answer.
 MAX_LIMIT = 10_000
-#: What a source id, a national ID or a record uuid may look like: checked before any hospital
-#: is called, so a path such as ``../..`` or a 100 KB value never reaches a hospital's URL.
+#: What a source id or a national ID may look like (a record uuid: ``admin.manual``): checked
+#: before any hospital is called, so a path such as ``../..`` or a 100 KB value never reaches a
+#: hospital's URL.
 SOURCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 NATIONAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$"
-UUID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,37}$"
 SHORT_TEXT = 64
 
 

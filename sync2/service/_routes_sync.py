@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from .._errors import Sync2Error
+from ..admin.manual import RECORD_UUID_PATTERN
 from ..sources import RESOURCE_TYPES
 from ._http import (
     NATIONAL_ID_PATTERN,
     PREFIX,
     SOURCE_ID_PATTERN,
-    UUID_PATTERN,
     AdminDep,
     AnyoneDep,
     ApiError,
@@ -24,7 +24,7 @@ from ._http import (
     known_source,
     ok,
 )
-from ._scheduler import SourceBusy, summary_dict
+from ._scheduler import SourceBusy
 
 router = APIRouter(prefix=PREFIX)
 
@@ -47,7 +47,7 @@ class StartBody(Body):
 class SyncRecordBody(Body):
     source: str = Field(pattern=SOURCE_ID_PATTERN, description="Source id.")
     type: str = Field(max_length=64, description="FHIR resource type.")
-    uuid: str = Field(pattern=UUID_PATTERN, description="The record's uuid at the source.")
+    uuid: str = Field(pattern=RECORD_UUID_PATTERN, description="The record's uuid at the source.")
 
 
 NationalId = Annotated[
@@ -111,7 +111,7 @@ def sync_source(source_id: SourceId, service: ServiceDep, who: AdminDep) -> JSON
         raise _busy(exc) from exc
     if summary is None:
         raise ApiError(409, "busy", f"source {source_id!r} is leased by another worker")
-    return ok(f"synced {source_id}", summary_dict(summary))
+    return ok(f"synced {source_id}", summary.to_dict())
 
 
 @router.post("/sync-patient/{national_id}")
@@ -124,7 +124,7 @@ def sync_patient(national_id: NationalId, service: ServiceDep, who: AnyoneDep) -
         f"synced {sum(s.resources for s in summaries)} resources for the patient",
         {
             "totalSynced": sum(s.written for s in summaries),
-            "hospitals": [summary_dict(s) for s in summaries],
+            "hospitals": [s.to_dict() for s in summaries],
         },
     )
 
@@ -140,7 +140,7 @@ def sync_record(body: SyncRecordBody, service: ServiceDep, who: AdminDep) -> JSO
         raise _busy(exc) from exc
     except Sync2Error as exc:
         raise ApiError(502, "source_error", str(exc)) from exc
-    return ok(f"synced {body.type}/{body.uuid}", summary_dict(summary))
+    return ok(f"synced {body.type}/{body.uuid}", summary.to_dict())
 
 
 @router.get("/status")

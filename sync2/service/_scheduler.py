@@ -63,10 +63,6 @@ def supports_leases(store: PassportStore) -> bool:
     return type(store).acquire_lease is not PassportStore.acquire_lease
 
 
-def summary_dict(summary: SyncSummary) -> dict[str, Any]:
-    return {k: getattr(summary, k) for k in SyncSummary.__slots__}  # type: ignore[attr-defined]
-
-
 def audit_problems(store: PassportStore, source: str, since: float, actor: str) -> int:
     """One audit entry per failed event and per conflict of ``source`` created since ``since``.
 
@@ -377,7 +373,7 @@ class Scheduler:
                     source=source_id,
                     actor=actor,
                     message=f"sync of {source_id} crashed: {summary.error}",
-                    details=summary_dict(summary),
+                    details=summary.to_dict(),
                 )
             )
         if retry:
@@ -410,7 +406,7 @@ class Scheduler:
         state = self._states[summary.source]
         state.runs += 1
         state.last_finished = finished
-        state.last_summary = summary_dict(summary)
+        state.last_summary = summary.to_dict()
         if summary.ok:
             state.last_success = finished
             state.last_error = None

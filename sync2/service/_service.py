@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigError
+from ..admin.status import SourceStatus, source_statuses
 from ..config import Config
 from ..pipeline import Pipeline, SyncSummary
 from ..store import AuditEntry, PassportStore, open_store
-from ..store._base import FAILED_DEAD, FAILED_OPEN_STATES
 from ._metrics import Metrics
-from ._scheduler import Scheduler, SourceBusy, audit_problems, summary_dict
+from ._scheduler import Scheduler, SourceBusy, SourceState, audit_problems
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class Service:
                     }
                 )
             else:
-                results.append(summary_dict(summary))
+                results.append(summary.to_dict())
         return results
 
     def sync_all_background(self, *, actor: str) -> None:
@@ -283,45 +283,10 @@ class Service:
         """Per source: state, last success, lag, counts, last error, breaker; and totals."""
         now = time.time()
         states = self.scheduler.states()
-        sources = []
-        for sc in self.config.sources:
-            state = states[sc.id]
-            last_success = state.last_success
-            last_error = state.last_error
-            last_run = state.last_summary
-            if last_success is None:
-                ok_runs = self.store.list_audit(limit=1, source=sc.id, kind="sync")
-                last_success = ok_runs[0].ts if ok_runs else None
-            if last_run is None:
-                runs = self.store.list_audit(limit=1, source=sc.id, kind="sync") + (
-                    self.store.list_audit(limit=1, source=sc.id, kind="sync-failed")
-                )
-                latest = max(runs, key=lambda e: e.ts) if runs else None
-                last_run = dict(latest.details) if latest else None
-                if latest is not None and latest.kind == "sync-failed":
-                    last_error = latest.details.get("error") or latest.message
-            sources.append(
-                {
-                    "id": sc.id,
-                    "name": sc.name,
-                    "kind": sc.kind,
-                    "enabled": sc.enabled,
-                    "state": state.state
-                    if self.scheduler.running or state.state == "running"
-                    else ("disabled" if not sc.enabled else "stopped"),
-                    "interval_seconds": self.scheduler.interval_override or sc.interval_seconds,
-                    "last_success": last_success,
-                    "lag_seconds": round(now - last_success, 3) if last_success else None,
-                    "last_error": last_error,
-                    "last_run": last_run,
-                    "runs": state.runs,
-                    "failed_open": len(
-                        self.store.list_failed(states=FAILED_OPEN_STATES, source=sc.id)
-                    ),
-                    "failed_dead": len(self.store.list_failed(states=[FAILED_DEAD], source=sc.id)),
-                    "breaker": self._breaker_state(sc.id),
-                }
-            )
+        sources = [
+            self._source_status(st, states[st.config.id], now)
+            for st in source_statuses(self.config, self.store)
+        ]
         return {
             "scheduler": {
                 "running": self.scheduler.running,
@@ -331,6 +296,35 @@ class Service:
             },
             "sources": sources,
             "counts": self.store.counts(),
+        }
+
+    def _source_status(self, st: SourceStatus, state: SourceState, now: float) -> dict[str, Any]:
+        """The passport's record of a source with this process's live scheduler state on top."""
+        sc, latest = st.config, st.last_run
+        last_success = state.last_success or st.last_success
+        last_run, last_error = state.last_summary, state.last_error
+        last_run_at = state.last_finished
+        if last_run is None:
+            last_run = dict(latest.details) if latest else None
+            last_run_at = latest.ts if latest else None
+            last_error = st.last_error or last_error
+        running = self.scheduler.running or state.state == "running"
+        return {
+            "id": sc.id,
+            "name": sc.name,
+            "kind": sc.kind,
+            "enabled": sc.enabled,
+            "state": state.state if running else ("disabled" if not sc.enabled else "stopped"),
+            "interval_seconds": self.scheduler.interval_override or sc.interval_seconds,
+            "last_success": last_success,
+            "lag_seconds": round(now - last_success, 3) if last_success else None,
+            "last_error": last_error,
+            "last_run": last_run,
+            "last_run_at": last_run_at,
+            "runs": state.runs,
+            "failed_open": st.failed_open,
+            "failed_dead": st.failed_dead,
+            "breaker": self._breaker_state(sc.id),
         }
 
     def _breaker_state(self, source_id: str) -> str:
