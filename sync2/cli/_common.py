@@ -109,35 +109,23 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
     return shown
 
 
-SUMMARY_COLUMNS = (
-    "source",
-    "ok",
-    "resources",
-    "written",
-    "unchanged",
-    "invalidated",
-    "failed",
-    "parked",
-    "skipped",
-    "seconds",
-    "error",
-)
+#: The counts of a run the summary table shows, in its column order.
+SUMMARY_COUNTS = ("resources", "written", "unchanged", "invalidated", "failed", "parked", "skipped")
 
 
 def summary_table(summaries: list[SyncSummary]) -> Table:
     """The table at the end of a sync: one row per source."""
-    counts = ("resources", "written", "unchanged", "invalidated", "failed", "parked", "skipped")
     rows = [
         (
             s.source,
             "yes" if s.ok else "[red]NO[/]",
-            *(str(getattr(s, name)) for name in counts),
+            *(str(getattr(s, name)) for name in SUMMARY_COUNTS),
             f"{s.seconds:.1f}",
             s.error or "",
         )
         for s in summaries
     ]
-    return table("sync summary", SUMMARY_COLUMNS, rows)
+    return table("sync summary", ("source", "ok", *SUMMARY_COUNTS, "seconds", "error"), rows)
 
 
 def report(summaries: list[SyncSummary], as_json: bool, *, data: Any = None) -> None:
