@@ -80,9 +80,10 @@ def session(config_path: Path, *, also: tuple[type[Exception], ...] = ()) -> Ite
     except Sync2Error as exc:
         raise fail(exc) from None
     opened = Session(config, store)
+    caught: tuple[type[Exception], ...] = (Sync2Error, *also)
     try:
         yield opened
-    except (Sync2Error, *also) as exc:
+    except caught as exc:
         raise fail(exc) from None
     finally:
         opened.close()
