@@ -16,14 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pymysql
-
 from ..._errors import ConfigError
 from ...config import SourceConfig
 from .._base import Failure, FetchResult, Gone, Source, SourceBatch
 from .._window import close_window
 from ._changes import ChangeQuery, change_queries, replacement_sql
-from ._connect import MySQLTarget, connect, mysql_errors, parse_dsn
+from ._connect import DRIVER_ERRORS, MySQLTarget, connect, driver_for, mysql_errors, parse_dsn
 from ._grants import write_privileges
 from ._lookup import Lookup
 from ._readers import RESOURCE_TYPES, STREAM_KINDS, ClinicalReader
@@ -55,6 +53,8 @@ class MySQLSource(Source):
         time_overlap: how many seconds behind the watermark each timed read starts.
         today: the date birth-date precision is judged against (tests pin it).
         now: the time order and allergy statuses are judged against (naive UTC; tests pin it).
+        driver: ``mysqlclient`` or ``pymysql``; by default the C driver when it is installed
+            and the connection is not TLS (see ``_connect``).
     """
 
     def __init__(
@@ -68,6 +68,7 @@ class MySQLSource(Source):
         time_overlap: int = 600,
         today: date | None = None,
         now: datetime | None = None,
+        driver: str | None = None,
     ) -> None:
         if config.dsn is None:
             msg = f"sources[{config.id}]: dsn is required for kind = 'openmrs-mysql'"
@@ -76,6 +77,7 @@ class MySQLSource(Source):
         self.id = config.id
         self.name = config.name
         self.target: MySQLTarget = parse_dsn(config.dsn.get_secret_value(), tls_ca=config.tls_ca)
+        self.driver = driver_for(self.target, driver)
         self.locale = locale
         self.default_locale = default_locale
         self.page_size = page_size
@@ -84,7 +86,7 @@ class MySQLSource(Source):
         self._today = today
         self._now = now
         self._clinical: ClinicalReader | None = None
-        self._conn: pymysql.connections.Connection[Any] | None = None
+        self._conn: Any = None
         self._lookup: Lookup | None = None
         self.write_privileges: list[str] = []
 
@@ -95,9 +97,9 @@ class MySQLSource(Source):
             cur.execute(sql, params)
             return list(cur.fetchall())
 
-    def _connect(self) -> pymysql.connections.Connection[Any]:
+    def _connect(self) -> Any:
         if self._conn is None:
-            conn = connect(self.target)
+            conn = connect(self.target, self.driver)
             self._conn = conn
             try:
                 self._check_grants()
@@ -163,7 +165,7 @@ class MySQLSource(Source):
 
     def close(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(pymysql.err.Error):
+            with contextlib.suppress(*DRIVER_ERRORS):
                 self._conn.close()
         self._conn = None
         self._lookup = None
