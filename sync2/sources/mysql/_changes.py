@@ -22,6 +22,7 @@ class ChangeQuery:
     sql: str
     by_time: bool  # mark is epoch seconds (else an auto-increment id)
     versioned: bool  # rows change in place: the boundary key carries the mark
+    full_rows: bool = False  # the query returns the whole rows too: no second read per page
 
 
 def _latest(schema: Schema, table: str, alias: str, also: tuple[str, ...] = ()) -> str:
@@ -114,14 +115,7 @@ def change_queries(schema: Schema) -> list[ChangeQuery]:
             )
         )
     out.append(ChangeQuery("mysql:encounter", _page(_grouped(encounter_parts)), True, True))
-    out.append(
-        ChangeQuery(
-            "mysql:obs",
-            _page("SELECT obs_id AS pk, obs_id AS mark FROM obs WHERE obs_id >= %(lower)s"),
-            False,
-            False,
-        )
-    )
+    out.append(ChangeQuery("mysql:obs", obs_page_sql(schema), False, False, full_rows=True))
     out.append(
         ChangeQuery(
             "mysql:voids",
@@ -203,6 +197,64 @@ def clinical_change_queries(schema: Schema) -> list[ChangeQuery]:
         for stream, kind in CLINICAL_STREAMS
         if schema.clinical(kind)
     ]
+
+
+def obs_rows_sql(schema: Schema, where: str, head: str = "") -> str:
+    """Whole ``obs`` rows with what their Observation points at, joined in the same read.
+
+    ``previous_uuid`` is the row an edit replaced; ``patient_uuid`` is NULL when the person is
+    not a patient (fhir2 then has no subject); ``encounter_uuid`` is the encounter's.
+    ``head`` puts further columns first.
+    """
+    previous = (
+        "prev.uuid AS previous_uuid"
+        if schema.has("obs", "previous_version")
+        else "NULL AS previous_uuid"
+    )
+    joins = (
+        "LEFT JOIN obs prev ON prev.obs_id = o.previous_version "
+        if schema.has("obs", "previous_version")
+        else ""
+    )
+    return (
+        f"SELECT {head}o.*, {previous}, "
+        "CASE WHEN pa.patient_id IS NULL THEN NULL ELSE p.uuid END AS patient_uuid, "
+        "e.uuid AS encounter_uuid FROM obs o "
+        f"{joins}"
+        "LEFT JOIN person p ON p.person_id = o.person_id "
+        "LEFT JOIN patient pa ON pa.patient_id = o.person_id "
+        "LEFT JOIN encounter e ON e.encounter_id = o.encounter_id "
+        f"WHERE {where} ORDER BY o.obs_id"
+    )
+
+
+def obs_page_sql(schema: Schema) -> str:
+    """The obs stream's page: the change query and the rows' read in one statement.
+
+    An obs's mark is its id, so the keyset ``(mark, pk) > (last_mark, last_pk)`` is written
+    as a plain range on the primary key, which the server walks in order and stops at LIMIT.
+    """
+    where = (
+        "o.obs_id >= %(lower)s AND o.obs_id >= %(last_mark)s "
+        "AND (o.obs_id > %(last_mark)s OR o.obs_id > %(last_pk)s)"
+    )
+    head = "o.obs_id AS pk, o.obs_id AS mark, "
+    return f"{obs_rows_sql(schema, where, head)} LIMIT %(limit)s"
+
+
+def replacements_sql(schema: Schema) -> str | None:
+    """1.9+: the rows that replaced the given obs (``previous_version``), oldest first.
+
+    One read per page of voids, instead of one correlated look-up per voided row: without an
+    index on ``previous_version`` each such look-up scans the whole obs table. ``None`` before
+    1.9, where :func:`replacement_sql` pairs rows by their values instead.
+    """
+    if not schema.has("obs", "previous_version"):
+        return None
+    return (
+        "SELECT n.previous_version, n.uuid FROM obs n "
+        "WHERE n.previous_version IN ({ids}) ORDER BY n.obs_id"
+    )
 
 
 def replacement_sql(schema: Schema) -> str:

@@ -417,27 +417,15 @@ class Lookup:
 
     # -- Observation -----------------------------------------------------------------------
     def observations(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Observation resources for already-read ``obs`` rows (voided ones are skipped)."""
+        """Observation resources for ``obs`` rows read by ``obs_rows_sql`` (which joins in the
+        patient's and the encounter's uuids); voided rows are skipped.
+        """
         live = [r for r in rows if not rows_to_fhir.flag(r.get("voided"))]
         concepts = self.concepts(
             [r["concept_id"] for r in live]
             + [r["value_coded"] for r in live if r.get("value_coded")]
         )
-        patients = self.patient_uuids(r["person_id"] for r in live)
-        encounters = {
-            int(e["encounter_id"]): str(e["uuid"])
-            for e in self.select_in(
-                "SELECT encounter_id, uuid FROM encounter WHERE encounter_id IN ({ids})",
-                [r["encounter_id"] for r in live if r.get("encounter_id")],
-            )
-        }
-        members: dict[int, list[str]] = {}
-        for m in self.select_in(
-            "SELECT obs_group_id, uuid FROM obs WHERE obs_group_id IN ({ids}) AND voided = 0 "
-            "ORDER BY obs_id",
-            [r["obs_id"] for r in live],
-        ):
-            members.setdefault(int(m["obs_group_id"]), []).append(str(m["uuid"]))
+        members = self.group_members([int(r["obs_id"]) for r in live])
         true_id, false_id = self.booleans()
         has_status = self.schema.has("obs", "status")
         out = []
@@ -449,12 +437,36 @@ class Lookup:
             ctx = ObsContext(
                 concept=concept,
                 value_concept=concepts.get(int(coded)) if coded else None,
-                patient_uuid=patients.get(int(r["person_id"])),
-                encounter_uuid=encounters.get(int(r["encounter_id"] or 0)),
+                patient_uuid=r["patient_uuid"],
+                encounter_uuid=r["encounter_uuid"],
                 members=tuple(members.get(int(r["obs_id"]), [])),
                 true_concept_id=true_id,
                 false_concept_id=false_id,
                 amended=not has_status and r.get("previous_version") is not None,
             )
             out.append(rows_to_fhir.observation_resource(r, ctx))
+        return out
+
+    def group_members(self, obs_ids: list[int]) -> dict[int, list[str]]:
+        """obs_id -> the uuids of its live group members, in obs order.
+
+        A page of obs ids is one dense run, so it is read as one range of the
+        ``obs_group_id`` index: an ``IN`` list of hundreds of ids is costed from index
+        statistics instead, and a column that is mostly NULL then looks cheaper to scan whole.
+        Sparse ids (point look-ups) keep the ``IN`` list.
+        """
+        wanted = set(obs_ids)
+        if not wanted:
+            return {}
+        low, high = min(wanted), max(wanted)
+        sql = "SELECT obs_group_id, uuid FROM obs WHERE {where} AND voided = 0 ORDER BY obs_id"
+        if high - low < 4 * len(wanted):
+            found = self._q(sql.format(where="obs_group_id BETWEEN %s AND %s"), [low, high])
+        else:
+            found = self.select_in(sql.format(where="obs_group_id IN ({ids})"), wanted)
+        out: dict[int, list[str]] = {}
+        for m in found:
+            group = int(m["obs_group_id"])
+            if group in wanted:
+                out.setdefault(group, []).append(str(m["uuid"]))
         return out

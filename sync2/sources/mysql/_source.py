@@ -20,7 +20,13 @@ from ..._errors import ConfigError
 from ...config import SourceConfig
 from .._base import Failure, FetchResult, Gone, Source, SourceBatch
 from .._window import close_window
-from ._changes import ChangeQuery, change_queries, replacement_sql
+from ._changes import (
+    ChangeQuery,
+    change_queries,
+    obs_rows_sql,
+    replacement_sql,
+    replacements_sql,
+)
 from ._connect import DRIVER_ERRORS, MySQLTarget, connect, driver_for, mysql_errors, parse_dsn
 from ._grants import write_privileges
 from ._lookup import Lookup
@@ -213,12 +219,15 @@ class MySQLSource(Source):
             result = close_window(
                 [(k, int(r["mark"])) for k, r in keyed.items()], watermark, boundary, overlap
             )
-            pks = [int(keyed[k]["pk"]) for k, _ in result.kept]
+            kept = [keyed[k] for k, _ in result.kept]
+            pks = [int(r["pk"]) for r in kept]
             batch = SourceBatch(
                 stream=change.stream,
                 cursor={"watermark": result.watermark, "boundary": result.boundary},
             )
-            if pks:
+            if pks and change.full_rows:
+                self._fill_obs(kept, batch)
+            elif pks:
                 self._fill(change.stream, pks, batch)
             if pks or result.watermark != watermark or result.boundary != boundary:
                 yield batch
@@ -238,34 +247,40 @@ class MySQLSource(Source):
         elif stream == "mysql:encounter":
             batch.resources, batch.gone = lookup.encounters(pks)
         elif stream == "mysql:obs":
-            self._fill_obs(pks, batch)
+            self._fill_obs(self._obs_rows("o.obs_id IN ({ids})", pks), batch)
         elif stream in STREAM_KINDS:
             batch.resources, batch.gone = self.clinical().by_ids(STREAM_KINDS[stream], pks)
         elif stream == "mysql:voids":
-            for row in lookup.select_in(replacement_sql(lookup.schema), pks):
-                batch.gone.append(
-                    Gone(
-                        "Observation",
-                        str(row["uuid"]),
-                        "voided",
-                        replaced_by=row.get("replaced_by"),
-                    )
+            batch.gone.extend(self._voids(pks))
+
+    def _voids(self, pks: list[int]) -> list[Gone]:
+        """The voided obs, each with the uuid of the row that replaced it (an edit), if any."""
+        lookup = self.lookup()
+        sql = replacements_sql(lookup.schema)
+        if sql is None:  # before 1.9: paired by value, one look-up per row
+            rows = lookup.select_in(replacement_sql(lookup.schema), pks)
+        else:
+            replaced_by: dict[int, str] = {}
+            for row in lookup.select_in(sql, pks):
+                replaced_by.setdefault(int(row["previous_version"]), str(row["uuid"]))
+            rows = [
+                {**row, "replaced_by": replaced_by.get(int(row["obs_id"]))}
+                for row in lookup.select_in(
+                    "SELECT o.obs_id, o.uuid FROM obs o WHERE o.obs_id IN ({ids}) "
+                    "ORDER BY o.obs_id",
+                    pks,
                 )
+            ]
+        return [
+            Gone("Observation", str(row["uuid"]), "voided", replaced_by=row.get("replaced_by"))
+            for row in rows
+        ]
 
     def _obs_rows(self, where: str, ids: Iterable[Any]) -> list[dict[str, Any]]:
         lookup = self.lookup()
-        if lookup.schema.has("obs", "previous_version"):
-            sql = (
-                "SELECT o.*, prev.uuid AS previous_uuid FROM obs o "
-                f"LEFT JOIN obs prev ON prev.obs_id = o.previous_version WHERE {where} "
-                "ORDER BY o.obs_id"
-            )
-        else:
-            sql = f"SELECT o.*, NULL AS previous_uuid FROM obs o WHERE {where} ORDER BY o.obs_id"
-        return lookup.select_in(sql, ids)
+        return lookup.select_in(obs_rows_sql(lookup.schema, where), ids)
 
-    def _fill_obs(self, pks: list[int], batch: SourceBatch) -> None:
-        rows = self._obs_rows("o.obs_id IN ({ids})", pks)
+    def _fill_obs(self, rows: list[dict[str, Any]], batch: SourceBatch) -> None:
         batch.resources = self.lookup().observations(rows)
         built = {r["id"] for r in batch.resources}
         for row in rows:
