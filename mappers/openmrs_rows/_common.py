@@ -28,6 +28,7 @@ IDENTIFIER_LOCATION_EXT = "http://fhir.openmrs.org/ext/patient/identifier#locati
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 UCUM = "http://unitsofmeasure.org"
+_EPOCH = datetime(1970, 1, 1)
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -50,7 +51,11 @@ def iso(value: Any) -> str | None:
     '2024-06-25T10:56:16+00:00'
     """
     dt = as_datetime(value)
-    return None if dt is None else dt.replace(tzinfo=UTC, microsecond=0).isoformat()
+    if dt is None:
+        return None
+    if dt.tzinfo is None and not dt.microsecond:  # the usual DATETIME: same text, no copy
+        return dt.isoformat() + "+00:00"
+    return dt.replace(tzinfo=UTC, microsecond=0).isoformat()
 
 
 def epoch_seconds(value: Any) -> int | None:
@@ -81,14 +86,20 @@ def meta(*times: Any) -> JSON:
     >>> meta(datetime(2024, 6, 25, 10, 56, 16), None)
     {'versionId': '1719312976000', 'lastUpdated': '2024-06-25T10:56:16+00:00'}
     """
-    found = [dt for dt in (as_datetime(t) for t in times) if dt is not None]
-    if not found:
-        return {}
-    latest = max(found)
-    return {
-        "versionId": str(int(latest.replace(tzinfo=UTC).timestamp()) * 1000),
-        "lastUpdated": iso(latest),
-    }
+    if len(times) == 1:  # most rows: one time, no list to build
+        latest = as_datetime(times[0])
+        if latest is None:
+            return {}
+    else:
+        found = [dt for dt in (as_datetime(t) for t in times) if dt is not None]
+        if not found:
+            return {}
+        latest = max(found)
+    if latest.tzinfo is None:  # seconds since the epoch without an aware copy
+        seconds = int((latest - _EPOCH).total_seconds())
+    else:
+        seconds = int(latest.replace(tzinfo=UTC).timestamp())
+    return {"versionId": str(seconds * 1000), "lastUpdated": iso(latest)}
 
 
 def ref(resource_type: str, uuid: str | None, display: str | None = None) -> JSON | None:
