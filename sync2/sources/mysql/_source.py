@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -92,9 +93,16 @@ class MySQLSource(Source):
         self._today = today
         self._now = now
         self._clinical: ClinicalReader | None = None
-        self._conn: Any = None
+        self._conns: dict[int, Any] = {}  # thread -> its own connection (see concurrent_reads)
+        self._guard = threading.RLock()
+        self._checked = False
         self._lookup: Lookup | None = None
         self.write_privileges: list[str] = []
+
+    #: The engine reads the next page in one thread while it stores the current one and looks
+    #: up patients and encounters in another: each thread has its own connection, so the
+    #: server's work and the wire overlap the engine's (a DB-API connection is not shared).
+    concurrent_reads = True
 
     # -- connection ------------------------------------------------------------------------
     def _query(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,15 +112,20 @@ class MySQLSource(Source):
             return list(cur.fetchall())
 
     def _connect(self) -> Any:
-        if self._conn is None:
+        thread = threading.get_ident()
+        conn = self._conns.get(thread)
+        if conn is None:
             conn = connect(self.target, self.driver)
-            self._conn = conn
-            try:
-                self._check_grants()
-            except BaseException:
-                self.close()
-                raise
-        return self._conn
+            with self._guard:
+                self._conns[thread] = conn
+                if not self._checked:  # once per source: the user is the same on every one
+                    try:
+                        self._check_grants()
+                    except BaseException:
+                        self.close()
+                        raise
+                    self._checked = True
+        return conn
 
     def _check_grants(self) -> None:
         """Warn loudly (or refuse) when the user could write; never issues a write itself."""
@@ -138,29 +151,31 @@ class MySQLSource(Source):
 
     def lookup(self) -> Lookup:
         """The batched look-ups, built once the schema has been introspected."""
-        if self._lookup is None:
-            self._connect()
-            schema = Schema.from_rows(
-                self._query(
-                    "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
-                    "WHERE TABLE_SCHEMA = DATABASE()",
-                    [],
-                )
+        with self._guard:
+            if self._lookup is None:
+                self._lookup = self._new_lookup()
+            return self._lookup
+
+    def _new_lookup(self) -> Lookup:
+        """Introspect the schema (the caller holds the guard: built once, by one thread)."""
+        schema = Schema.from_rows(
+            self._query(
+                "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = DATABASE()",
+                [],
             )
-            if not schema.has("obs") or not schema.has("patient"):
-                msg = (
-                    f"MySQL {self.target.where} has no obs/patient tables: not an OpenMRS database"
-                )
-                raise ConfigError(msg)
-            today = self._today or datetime.now(UTC).date()
-            self._lookup = Lookup(
-                self._query,
-                schema,
-                locale=self.locale,
-                default_locale=self.default_locale,
-                today=today,
-            )
-        return self._lookup
+        )
+        if not schema.has("obs") or not schema.has("patient"):
+            msg = f"MySQL {self.target.where} has no obs/patient tables: not an OpenMRS database"
+            raise ConfigError(msg)
+        today = self._today or datetime.now(UTC).date()
+        return Lookup(
+            self._query,
+            schema,
+            locale=self.locale,
+            default_locale=self.default_locale,
+            today=today,
+        )
 
     def clinical(self) -> ClinicalReader:
         """The clinical kinds' reader; statuses are judged at the time it is first built."""
@@ -170,12 +185,14 @@ class MySQLSource(Source):
         return self._clinical
 
     def close(self) -> None:
-        if self._conn is not None:
+        with self._guard:
+            conns, self._conns = list(self._conns.values()), {}
+            self._checked = False
+            self._lookup = None
+            self._clinical = None
+        for conn in conns:
             with contextlib.suppress(*DRIVER_ERRORS):
-                self._conn.close()
-        self._conn = None
-        self._lookup = None
-        self._clinical = None
+                conn.close()
 
     # -- changes ---------------------------------------------------------------------------
     def batches(self, cursors: dict[str, dict[str, Any]]) -> Iterator[SourceBatch]:
