@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sync2._prefetch import Prefetcher
+from sync2.engine.prefetch import Prefetcher
 
 from .test_mysql_source import PATIENT_7, WEIGHT_OBS, drain, source
 

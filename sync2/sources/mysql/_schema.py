@@ -32,7 +32,7 @@ class Schema:
             return False
         return column is None or column in cols
 
-    # -- the variants of issue 4 --------------------------------------------------------
+    # -- the schema variants (1.8, 1.9, 2.x) --------------------------------------------
     @property
     def providers(self) -> bool:
         """1.9+: provider + encounter_provider; before, ``encounter.provider_id`` -> person."""
