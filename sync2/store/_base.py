@@ -11,7 +11,6 @@ the reads of ``_protocols.py``. A new backend is one package plus a run of
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, final
 
@@ -90,22 +89,26 @@ class PassportStore(
         """
         result = ApplyResult()
         with self._unit_of_work("apply") as write:
-            write.patient_links(batch.patients)
+            if batch.patients:
+                write.patient_links(batch.patients)
             for patient_id, passport in batch.passport_patients.items():
                 write.passport_patient(patient_id, passport)
-            write.records(batch.records, result)
-            write.reference("doctors", batch.doctors)
-            write.reference("locations", batch.locations)
+            if batch.records:
+                write.records(batch.records, result)
+            if batch.doctors:
+                write.reference("doctors", batch.doctors)
+            if batch.locations:
+                write.reference("locations", batch.locations)
             for change in batch.status_changes:
                 write.status(change)
-            write.parked(batch.parked)
-            write.failed(batch.failed)
-            write.conflicts(batch.conflicts)
-            write.audit(batch.audit)
-            patient_ids = {p.patient_id for p in batch.patients if p.patient_id}
-            result.attached_from_parked = write.attach_parked(patient_ids)
-            for extra in _cursors(batch, cursor):
+            _write_queues(write, batch)
+            if batch.patients:
+                patient_ids = {p.patient_id for p in batch.patients if p.patient_id}
+                result.attached_from_parked = write.attach_parked(patient_ids)
+            for extra in batch.cursors:
                 self._write_cursor(write, extra)
+            if cursor is not None:
+                self._write_cursor(write, cursor)
         return result
 
     def _write_cursor(self, write: BatchWriter, cursor: Cursor) -> None:
@@ -144,7 +147,14 @@ class PassportStore(
         self.close()
 
 
-def _cursors(batch: WriteBatch, cursor: Cursor | None) -> Iterator[Cursor]:
-    yield from batch.cursors
-    if cursor is not None:
-        yield cursor
+def _write_queues(write: BatchWriter, batch: WriteBatch) -> None:
+    """Parked records, failed events, conflicts and audit lines: each only when there are any
+    (most batches carry none, and ``apply`` is on the hot path)."""
+    if batch.parked:
+        write.parked(batch.parked)
+    if batch.failed:
+        write.failed(batch.failed)
+    if batch.conflicts:
+        write.conflicts(batch.conflicts)
+    if batch.audit:
+        write.audit(batch.audit)
