@@ -25,7 +25,7 @@ import uuid
 from types import TracebackType
 
 from .._errors import StoreError
-from ._base import PassportStore
+from ._protocols import Leases
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        store: PassportStore,
+        store: Leases,
         name: str,
         *,
         owner: str,

@@ -1,0 +1,61 @@
+"""The embedded passport: stdlib sqlite3 in WAL mode, no server needed.
+
+``apply`` (written once, in ``PassportStore``) runs in one ``BEGIN IMMEDIATE`` transaction here,
+so records and the cursor that covers them are durable together or not at all. The package is
+split as the interface is: ``_reads`` (cursors, patients, records, reference tables),
+``_queues`` (failed events, parked, conflicts, audit, leases), ``_changes`` (change order) and
+``_writer`` (the writers ``apply`` calls).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..._errors import StoreError
+from .._base import PassportStore
+from .._rules import version_number
+from .._types import COUNTED, now_ts
+from ._changes import SQLiteChangeReads
+from ._conn import _SCHEMA
+from ._queues import SQLiteQueues
+from ._reads import SQLiteReads
+from ._writer import SQLiteWriter
+
+__all__ = ["SQLiteStore", "version_number"]
+
+
+class SQLiteStore(SQLiteReads, SQLiteQueues, SQLiteChangeReads, PassportStore):
+    """A passport in one SQLite file; safe to share between threads of one process."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            msg = f"cannot open the SQLite passport at {self.path}: {exc}"
+            raise StoreError(msg) from exc
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _unit_of_work(self, what: str) -> Iterator[SQLiteWriter]:
+        with self._transaction() as conn:
+            yield SQLiteWriter(conn, now_ts())
+
+    # -- status ----------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {t: self._query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in COUNTED}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
