@@ -27,7 +27,8 @@ from .conftest import NATIONAL_TOKEN, District
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-FIELDS = ("value", "unit", "status", "doctor", "effective", "name")
+#: what must be equal record by record at both hops; ``hospital`` is the first hospital's name
+FIELDS = ("uuid", "value", "unit", "status", "hospital", "doctor", "effective", "name")
 #: the default feeds, and the district's feeds of the types the passport has learned to hold
 FEEDS = ["location", "patient", "visit", "encounter", "observation", "allergyintolerance",
          "condition", "medicationrequest", "diagnosticreport"]  # fmt: skip
@@ -134,6 +135,11 @@ def _compare(
     for key, doc in want.items():
         assert {f: got[key].get(f) for f in FIELDS} == {f: doc.get(f) for f in FIELDS}, key
         assert _origin(got[key]) == doc["hospital"], key  # the first hospital, kept
+        assert (got[key].get("data") or {}).get("hospital") == (doc.get("data") or {}).get(
+            "hospital"
+        ), key
+    names = {s.name for s in district.config.sources}
+    assert {doc["hospital"] for doc in want.values()} <= names  # a hospital's, not a passport's
     return want
 
 
