@@ -77,9 +77,11 @@ def _write_national(folder: Path, district: District, pattern: str, mode: str) -
         '[matching]\nidentifier_types = ["National ID"]\n\n'
         f'[catchment]\nstrategy = "address"\npatterns = ["{pattern}"]\n\n'
         '[[sources]]\nid = "district"\nname = "District passport"\n'
-        f'base_url = "{district.url}"\nusername = "national"\n'
-        'password = "${NATIONAL_TOKEN}"\n'
-        f'mode = "{mode}"\n'
+        f'base_url = "{district.url}"\n'
+        # both ways a passport takes the other's token: Basic auth's password, or a bearer token
+        + ('username = "national"\npassword = "${NATIONAL_TOKEN}"\n' if mode == "feed" else "")
+        + ('token = "${NATIONAL_TOKEN}"\n' if mode == "poll" else "")
+        + f'mode = "{mode}"\n'
         f"feeds = {json.dumps(FEEDS)}\n",
         encoding="utf-8",
     )
@@ -98,6 +100,7 @@ def _national_sync(config: Path) -> list[dict[str, Any]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert NATIONAL_TOKEN not in done.stdout + done.stderr  # never logged
     summaries: list[dict[str, Any]] = json.loads(done.stdout)
     return summaries
 
