@@ -17,6 +17,7 @@ from ._context import EncounterInfo, MappingContext, MappingError
 from ._encounter import encounter_info
 from ._fhir import ref_id
 from ._map import SUPPORTED_TYPES, bundle_resources, map_patients, map_resource
+from ._origin import ORIGIN_TAG, origin_hospital
 from ._passport import passport_record
 from ._patient import normalise_national_id
 from ._rules import (
@@ -37,6 +38,7 @@ from .documents import (
 
 __all__ = [
     "DEFAULT_RULES",
+    "ORIGIN_TAG",
     "RECORD_RESOURCE_TYPES",
     "SUPPORTED_TYPES",
     "ConceptRules",
@@ -56,6 +58,7 @@ __all__ = [
     "map_patients",
     "map_resource",
     "normalise_national_id",
+    "origin_hospital",
     "parse_concept_rules",
     "passport_record",
     "ref_id",

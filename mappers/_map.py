@@ -16,6 +16,7 @@ from ._fhir import JSON, dicts, meta_of, str_or_none
 from ._lab import map_diagnostic_report, map_service_request
 from ._medication import map_medication_dispense, map_medication_request
 from ._observation import map_observation
+from ._origin import keep_origin
 from ._patient import map_patient
 from ._validate import strict_validation, tolerance_notes
 from .documents import Document, PatientDoc
@@ -86,6 +87,7 @@ def map_resource(resource: JSON, ctx: MappingContext) -> Document | None:
         raise MappingError(msg) from exc
     if doc is None:
         return None
+    keep_origin(doc, resource)
     meta = meta_of(resource)
     doc.version = str_or_none(meta.get("versionId"))
     doc.last_updated = str_or_none(meta.get("lastUpdated"))

@@ -283,6 +283,23 @@ DEFAULT_FEEDS = (
 )
 
 
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+
+
+def _check_token(token: str, kind: str, has_password: bool) -> None:
+    """A bearer token goes in one HTTP header as it is: refuse what would be sent wrongly
+    (the messages never repeat the token)."""
+    if kind == "openmrs-mysql":
+        msg = "token: not used by kind = 'openmrs-mysql' (its dsn carries the login)"
+        raise ValueError(msg)
+    if has_password:
+        msg = "token: give either token or username/password, not both"
+        raise ValueError(msg)
+    if not _TOKEN.match(token):
+        msg = "token: must be non-empty printable ASCII with no spaces"
+        raise ValueError(msg)
+
+
 class SourceConfig(_Model):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
     name: str = Field(description="Hospital name shown in the passport.")
@@ -295,6 +312,11 @@ class SourceConfig(_Model):
     base_url: str | None = Field(None, description="OpenMRS root, e.g. http://host:8080/openmrs.")
     username: str | None = Field(None, description="OpenMRS user (Basic auth).")
     password: SecretStr | None = Field(None, description="Its password; use ${VAR}.")
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token instead of username/password (e.g. another sync2 passport's "
+        "doctor token); use ${VAR}.",
+    )
     feeds: list[str] = Field(
         default_factory=lambda: list(DEFAULT_FEEDS),
         description="Atom feed categories to follow, in this order. condition, diagnosis, "
@@ -342,6 +364,8 @@ class SourceConfig(_Model):
         if self.kind == "openmrs-mysql" and self.dsn is None:
             msg = "dsn is required for kind = 'openmrs-mysql'"
             raise ValueError(msg)
+        if self.token is not None:
+            _check_token(self.token.get_secret_value(), self.kind, self.password is not None)
         return self
 
 
@@ -463,16 +487,17 @@ def _literal_secrets(data: Mapping[str, Any]) -> list[str]:
     """Keys whose secret is written in the file rather than taken from ``${VAR}``.
 
     >>> _literal_secrets({"sources": [{"password": "x"}, {"password": "${P}"},
-    ...                               {"dsn": "mysql://u:pw@h/db"}]})
-    ['sources[0].password', 'sources[2].dsn']
+    ...                               {"dsn": "mysql://u:pw@h/db"}, {"token": "t"}]})
+    ['sources[0].password', 'sources[2].dsn', 'sources[3].token']
     """
     found = []
     for index, source in enumerate(data.get("sources") or []):
         if not isinstance(source, dict):
             continue
-        password = source.get("password")
-        if isinstance(password, str) and password and "${" not in password:
-            found.append(f"sources[{index}].password")
+        for key in ("password", "token"):
+            secret = source.get(key)
+            if isinstance(secret, str) and secret and "${" not in secret:
+                found.append(f"sources[{index}].{key}")
         dsn = source.get("dsn")
         if isinstance(dsn, str) and re.search(r"://[^/@:]+:(?!\$\{)[^@]+@", dsn):
             found.append(f"sources[{index}].dsn")

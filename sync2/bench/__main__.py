@@ -20,6 +20,10 @@ def main(argv: list[str]) -> int:
             from ._mysql import mysql_phase
 
             result = mysql_phase(args)
+        elif name == "face":
+            from ._face import face_phase
+
+            result = face_phase(args)
         elif name == "rest":
             from ._rest import rest_phase
 

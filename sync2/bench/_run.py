@@ -31,7 +31,8 @@ class BenchPlan:
     processes: int = 3  # worker processes for the backfill (0 = threads only)
     mysql_obs: int = 50_000
     rest_patients: int = 200  # (r): one REST-only hospital, 20 obs a patient
-    parts: tuple[str, ...] = ("a", "b", "c", "d", "e", "r")
+    face_obs: int = 100_000  # (p): obs in the district passport its FHIR face serves
+    parts: tuple[str, ...] = ("a", "b", "c", "d", "e", "r", "p")
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -45,6 +46,7 @@ class BenchPlan:
             live_seconds=4.0,
             mysql_obs=2000,
             rest_patients=10,
+            face_obs=2000,
         )
 
 
@@ -126,6 +128,9 @@ def run_bench(plan: BenchPlan, console: Console | None = None) -> dict[str, Any]
                 "rest",
                 {"patients": plan.rest_patients, "obs_per_patient": 20, "workdir": f"{workdir}/r"},
             )
+        if "p" in plan.parts:
+            console.print("[dim]bench: (p) passport FHIR face and chain ...[/]")
+            results["face"] = _phase("face", {"obs": plan.face_obs, "workdir": f"{workdir}/p"})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["targets"] = verdicts(results)
@@ -200,4 +205,10 @@ def _figures(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         what = f"{_fmt(r.get('obs'))} obs, classic feed + /ws/rest/v1"
         rows.append(("(r) REST source", what, _fmt(r.get("obs_per_s")) + " obs/s"))
         rows.append(("", "requests per 1,000 obs", _fmt(r.get("requests_per_1000_obs"))))
+    p = results.get("face")
+    if p:  # figures only: no number is promised for them
+        what = f"{_fmt(p.get('served'))} obs paged, _count=1000"
+        rows.append(("(p) FHIR face", what, _fmt(p.get("served_per_s")) + " resources/s"))
+        what = f"{_fmt(p.get('chain_obs'))} obs, district -> national"
+        rows.append(("(p) chain", what, _fmt(p.get("chain_obs_per_s")) + " obs/s"))
     return rows

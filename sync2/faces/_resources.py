@@ -21,9 +21,11 @@ import datetime as dt
 import re
 from typing import Any
 
+from mappers import ORIGIN_TAG
+
 JSON = dict[str, Any]
 
-HOSPITAL_TAG = "urn:sync2:hospital"
+HOSPITAL_TAG = ORIGIN_TAG
 VIA_TAG = "urn:sync2:via"
 UUID_SYSTEM = "urn:ietf:rfc:3986"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -49,6 +49,12 @@ CATEGORY_TYPES = {
     "medication_dispense": "MedicationDispense",
     "test_order": "ServiceRequest",
     "diagnostic_report": "DiagnosticReport",
+    # a sync2 passport's parent feed names its categories after the FHIR type, in lower case
+    "allergyintolerance": "AllergyIntolerance",
+    "medicationrequest": "MedicationRequest",
+    "medicationdispense": "MedicationDispense",
+    "servicerequest": "ServiceRequest",
+    "diagnosticreport": "DiagnosticReport",
 }
 #: REST resource name (the path segment before the uuid) -> FHIR resource type.
 REST_TYPES = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.utils
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,7 +41,7 @@ Action = Literal["ok", "retry", "auth", "missing", "gone", "fail"]
 #: status -> (action, what it means). Anything not listed: 2xx ok, 5xx retry, other 4xx fail.
 STATUS_TABLE: dict[int, tuple[Action, str]] = {
     304: ("ok", "not modified"),
-    401: ("auth", "not authenticated: check the source's username and password"),
+    401: ("auth", "not authenticated: check the source's username and password, or token"),
     403: ("auth", "forbidden: the user lacks the privilege"),
     404: ("missing", "not found (deleted, or never existed)"),
     408: ("retry", "request timeout"),
@@ -117,8 +117,24 @@ class Response:
     content_type: str
 
 
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` on each request (httpx drops it on a redirect to
+    another origin, as it does Basic auth)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def __repr__(self) -> str:
+        return "BearerAuth(***)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+
 class HttpTransport:
-    """GETs against one OpenMRS server with Basic auth, timeouts, retries and a size limit.
+    """GETs against one OpenMRS server with Basic or bearer auth, timeouts, retries and a
+    size limit.
 
     Read-only by construction: it has no method that writes. Every attempt goes through the
     source's :class:`~sync2.sources.breaker.CircuitBreaker` (``breaker``): while it is open a call
@@ -133,6 +149,7 @@ class HttpTransport:
         *,
         username: str | None = None,
         password: str | None = None,
+        token: str | None = None,
         config: HttpConfig | None = None,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -145,7 +162,11 @@ class HttpTransport:
         self.backoff_seconds = backoff_seconds
         self.max_retry_after = max_retry_after
         self.config = config or HttpConfig()  # type: ignore[call-arg]
-        auth = httpx.BasicAuth(username, password) if username and password is not None else None
+        auth: httpx.Auth | None = None
+        if token:
+            auth = BearerAuth(token)
+        elif username and password is not None:
+            auth = httpx.BasicAuth(username, password)
         verify: Any = _tls_verify(self.config) if client is None else True
         self._client = client or httpx.Client(
             timeout=self.config.timeout_seconds,

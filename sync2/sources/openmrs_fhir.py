@@ -78,6 +78,7 @@ class OpenMRSFhirSource(Source):
             config.base_url,
             username=config.username,
             password=config.password.get_secret_value() if config.password else None,
+            token=config.token.get_secret_value() if config.token else None,
             config=http,
             breaker=breaker or CircuitBreaker(config.id),
         )

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def quick_results() -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "sync2.cli", "bench", "--quick", "--json", "--parts", "abcder"],
+        [sys.executable, "-m", "sync2.cli", "bench", "--quick", "--json", "--parts", "abcderp"],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
         check=False,
         env={k: v for k, v in os.environ.items() if not k.startswith("SYNC2_")},
     )
@@ -84,3 +84,16 @@ def test_rest_source(quick_results: dict[str, Any]) -> None:
     # every obs needs its feed entry read (5 a page) and some REST read or search
     assert r["requests"] > r["obs"] / 5
     assert r["obs_per_s"] > 0
+
+
+def test_fhir_face_and_chain(quick_results: dict[str, Any]) -> None:
+    p = quick_results["face"]
+    nominal = BenchPlan.quick().face_obs
+    assert p["ok"] is True
+    assert 0.9 * nominal <= p["expected_obs"] <= nominal  # the simulator voids a few
+    assert p["obs"] == p["expected_obs"]
+    # the face serves every stored obs once (voided ones as entered-in-error), 1,000 a page
+    assert p["served"] == p["obs_rows"]
+    assert p["pages"] in (-(-p["served"] // 1000), p["served"] // 1000 + 1)
+    assert p["chain_obs"] == p["obs"]  # the national passport holds all the district's obs
+    assert p["served_per_s"] > 0 and p["chain_obs_per_s"] > 0

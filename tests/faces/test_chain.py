@@ -27,7 +27,8 @@ from .conftest import NATIONAL_TOKEN, District
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-FIELDS = ("value", "unit", "status", "doctor", "effective", "name")
+#: what must be equal record by record at both hops; ``hospital`` is the first hospital's name
+FIELDS = ("uuid", "value", "unit", "status", "hospital", "doctor", "effective", "name")
 #: the default feeds, and the district's feeds of the types the passport has learned to hold
 FEEDS = ["location", "patient", "visit", "encounter", "observation", "allergyintolerance",
          "condition", "medicationrequest", "diagnosticreport"]  # fmt: skip
@@ -76,9 +77,11 @@ def _write_national(folder: Path, district: District, pattern: str, mode: str) -
         '[matching]\nidentifier_types = ["National ID"]\n\n'
         f'[catchment]\nstrategy = "address"\npatterns = ["{pattern}"]\n\n'
         '[[sources]]\nid = "district"\nname = "District passport"\n'
-        f'base_url = "{district.url}"\nusername = "national"\n'
-        'password = "${NATIONAL_TOKEN}"\n'
-        f'mode = "{mode}"\n'
+        f'base_url = "{district.url}"\n'
+        # both ways a passport takes the other's token: Basic auth's password, or a bearer token
+        + ('username = "national"\npassword = "${NATIONAL_TOKEN}"\n' if mode == "feed" else "")
+        + ('token = "${NATIONAL_TOKEN}"\n' if mode == "poll" else "")
+        + f'mode = "{mode}"\n'
         f"feeds = {json.dumps(FEEDS)}\n",
         encoding="utf-8",
     )
@@ -97,6 +100,7 @@ def _national_sync(config: Path) -> list[dict[str, Any]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert NATIONAL_TOKEN not in done.stdout + done.stderr  # never logged
     summaries: list[dict[str, Any]] = json.loads(done.stdout)
     return summaries
 
@@ -134,6 +138,11 @@ def _compare(
     for key, doc in want.items():
         assert {f: got[key].get(f) for f in FIELDS} == {f: doc.get(f) for f in FIELDS}, key
         assert _origin(got[key]) == doc["hospital"], key  # the first hospital, kept
+        assert (got[key].get("data") or {}).get("hospital") == (doc.get("data") or {}).get(
+            "hospital"
+        ), key
+    names = {s.name for s in district.config.sources}
+    assert {doc["hospital"] for doc in want.values()} <= names  # a hospital's, not a passport's
     return want
 
 
@@ -155,9 +164,7 @@ def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
     inside, outside = _expected_people(district, pattern)
     assert inside and outside, "the fixture must have people on both sides of the catchment"
     config = _write_national(tmp_path, district, pattern, mode)
-    # poll mode polls the types the source's category table knows (observations, encounters,
-    # patients, locations); the feed carries every type the district holds
-    types = TYPES if mode == "feed" else TYPES[:2]
+    types = TYPES  # feed or poll, every type the district holds
 
     first = _national_sync(config)
     assert all(s["ok"] for s in first)
@@ -166,7 +173,7 @@ def test_national_pulls_exactly_its_catchment_and_follows_edits_and_voids(
         held = {p for p in inside | outside if national.get_patient(p) is not None}
         assert held == inside
         want = _compare(district, national, inside, types)
-        assert want, "the catchment holds records"
+        assert {key.split("/")[0] for key in want} == set(types), "every type reached it"
 
         # an edit and a void at a hospital, for people in the catchment
         server = next(s for s in district.servers if s.hospital.id == "central")
