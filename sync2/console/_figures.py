@@ -21,8 +21,6 @@ from ..store import AuditEntry
 CHART_DAYS = 3
 #: Most run entries read for the chart (per outcome); older runs fall off the chart.
 CHART_RUNS = 2000
-#: Most parked records counted per page view.
-PARKED_SCAN = 100_000
 
 
 @dataclass(slots=True)
@@ -88,7 +86,7 @@ def overview(service: Service, *, now: float | None = None) -> Overview:
     now = time.time() if now is None else now
     status = service.status()
     runs = recent_runs(service, since=now - CHART_DAYS * 86400)
-    parked = Counter(p.record.source for p in service.store.list_parked(limit=PARKED_SCAN))
+    parked = service.store.parked_per_source()
     conflicts = Counter(c.source for c in service.store.list_conflicts(state="open"))
     live = service.scheduler.states()
     rows = []

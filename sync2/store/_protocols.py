@@ -187,6 +187,11 @@ class Queues(Protocol):
     def list_parked(self, limit: int = 1000) -> list[ParkedRecord]: ...
 
     @abstractmethod
+    def parked_per_source(self) -> dict[str, int]:
+        """How many records are parked for each source: counted by the store, so a page that
+        shows the figure every few seconds reads no parked documents."""
+
+    @abstractmethod
     def list_conflicts(self, *, state: str | None = "open") -> list[Conflict]: ...
 
     @abstractmethod

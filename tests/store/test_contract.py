@@ -400,6 +400,22 @@ def test_parked_records_attach_when_the_patient_arrives_in_a_batch(store: Passpo
     assert [r["uuid"] for r in store.records_for_patient("NID1")] == ["p1"]
 
 
+def test_parked_counts_per_source_without_reading_documents(store: PassportStore) -> None:
+    assert store.parked_per_source() == {}
+    other = record("q1", patient_id=None)
+    other.source = "other-hospital"
+    store.apply(
+        WriteBatch(
+            parked=[
+                ParkedRecord("NID1", record("p1", patient_id=None)),
+                ParkedRecord("NID2", record("p2", patient_id=None)),
+                ParkedRecord("NID3", other),
+            ]
+        )
+    )
+    assert store.parked_per_source() == {SRC: 2, "other-hospital": 1}  # three parked, by hand
+
+
 def test_parked_records_attach_when_the_portal_registers_the_patient(
     store: PassportStore,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,6 +77,11 @@ class MongoQueues(MongoBase):
         with self._errors("read"):
             docs = self._col("parked").find().sort([("created_at", 1), ("_id", 1)]).limit(limit)
             return [ParkedRecord(d["national_id"], RecordDoc(**d["doc"])) for d in docs]
+
+    def parked_per_source(self) -> dict[str, int]:
+        with self._errors("read"):
+            docs = self._col("parked").find({}, {"source": 1, "_id": 0})
+            return dict(Counter(d["source"] for d in docs))
 
     # -- conflicts -------------------------------------------------------------------------
     def list_conflicts(self, *, state: str | None = "open") -> list[Conflict]:

@@ -114,6 +114,10 @@ class SQLiteQueues(SQLiteBase):
         )
         return [ParkedRecord(nid, _record_from_dict(orjson.loads(doc))) for nid, doc in rows]
 
+    def parked_per_source(self) -> dict[str, int]:
+        rows = self._query("SELECT source, COUNT(*) FROM parked GROUP BY source")
+        return {source: count for source, count in rows}
+
     # -- conflicts -------------------------------------------------------------------------
     def list_conflicts(self, *, state: str | None = "open") -> list[Conflict]:
         if state is None:
