@@ -131,15 +131,24 @@ def _kill_while_holding(
     for server in servers:
         server.faults = FaultConfig(slow=1.0, delay=0.2, paths=("/ws/atomfeed/",))
     mine = {"owner": {"$regex": f":{victim.pid}:"}}
-    _wait("the victim to hold a lease", lambda: leases.count_documents(mine) > 0)
+    held: dict[str, float] = {}
+    deadline = time.monotonic() + 90.0
+    while not held:
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the victim to hold a lease")
+        _wait("the victim to hold a lease", lambda: leases.count_documents(mine) > 0)
+        # frozen, it can neither release nor take a lease: what it holds now, it dies holding
+        victim.send_signal(signal.SIGSTOP)
+        held = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
+        if not held:  # its run ended between the look and the freeze: try again
+            victim.send_signal(signal.SIGCONT)
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     killed_at = time.time()
     for server in servers:
         server.faults = None
-    # what a dead worker still holds, it can no longer release
-    held = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
-    assert held, "the victim died holding no lease (it released in between)"
+    # what a dead worker held, it can no longer release
+    assert all(d["expires_at"] == held[d["_id"].removeprefix("source:")] for d in leases.find(mine))
     return held, killed_at
 
 
