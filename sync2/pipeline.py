@@ -210,6 +210,7 @@ class Pipeline:
         prepared.summary.unchanged = result.unchanged
         self._catchment.settle(source, prepared.summary)
         total.add(prepared.summary)
+        total.position = (sb.stream, sb.cursor)
         open_keys.update(
             (f.resource_type, f.uuid) for f in prepared.batch.failed if f.resource_type and f.uuid
         )

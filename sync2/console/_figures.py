@@ -43,6 +43,12 @@ class HospitalRow:
     conflicts: int
     breaker: str
     enabled: bool
+    #: the newest change in the passport (``lag_seconds`` is now minus its time), or None
+    newest_change: dict[str, Any] | None = None
+    lag_reason: str | None = None
+    since_success_seconds: float | None = None
+    #: what the run in progress has stored so far, or None
+    progress: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -111,6 +117,10 @@ def overview(service: Service, *, now: float | None = None) -> Overview:
                 conflicts=conflicts.get(sid, 0),
                 breaker=src["breaker"],
                 enabled=src["enabled"],
+                newest_change=src["newest_change"],
+                lag_reason=src["lag_reason"],
+                since_success_seconds=src["since_success_seconds"],
+                progress=src["progress"],
             )
         )
     return Overview(status["scheduler"], rows, status["counts"], runs_chart(runs, rows))

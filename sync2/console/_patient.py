@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from mappers._rules import SYSTEM_ALIASES, normalise_code
 from mappers.documents import INVALID_STATUSES
+
+from ..admin.status import parse_time
 
 #: Summary sections in the order a doctor reads them; each shows only when the passport holds
 #: records of that type. ``allergy`` exists once the allergy mapper lands; until then the
@@ -165,7 +166,7 @@ def vital_charts(records: list[dict[str, Any]]) -> list[Chart]:
             continue
         measure = measure_of(rec)
         value = _number(rec.get("value"))
-        at = _epoch(rec.get("effective"))
+        at = parse_time(rec.get("effective"))
         if measure is None or value is None or at is None:
             continue
         anchor = record_anchor(str(rec.get("source")), str(rec.get("uuid")))
@@ -195,21 +196,3 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if number == number and abs(number) != float("inf") else None
-
-
-def _epoch(effective: Any) -> float | None:
-    """An ISO date-time as epoch seconds (a date alone counts as midnight UTC).
-
-    >>> _epoch("2024-01-02T00:00:00+00:00"), _epoch("2024-01-02"), _epoch("soon")
-    (1704153600.0, 1704153600.0, None)
-    """
-    if not isinstance(effective, str) or not effective:
-        return None
-    text = effective.replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()

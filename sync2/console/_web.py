@@ -103,8 +103,8 @@ def when(ts: float | None) -> str:
 def duration(seconds: float | None) -> str:
     """Seconds as a short human duration.
 
-    >>> duration(4.2), duration(125), duration(7300), duration(None)
-    ('4.2 s', '2 min 5 s', '2 h 1 min', '-')
+    >>> duration(4.2), duration(125), duration(7300), duration(93784), duration(None)
+    ('4.2 s', '2 min 5 s', '2 h 1 min', '1 d 2 h', '-')
     """
     if seconds is None:
         return "-"
@@ -114,7 +114,10 @@ def duration(seconds: float | None) -> str:
     if minutes < 60:
         return f"{minutes} min {secs} s"
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    if hours < 24:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
 
 
 def base_path(request: Request) -> str:

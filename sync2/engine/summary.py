@@ -3,7 +3,7 @@ of a run, the admin API's status)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -31,6 +31,9 @@ class SyncSummary:
     error: str | None = None
     #: the source refused our credentials or rights (401/403): a human must fix the config
     unauthorised: bool = False
+    #: the stream and cursor of the last window stored: a running sync's feed position, read
+    #: live by the service's status; not part of the run's record (see :meth:`to_dict`)
+    position: tuple[str, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, other: SyncSummary) -> None:
         for name in (
@@ -50,5 +53,6 @@ class SyncSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-ready: the one shape the CLI, the admin API and the audit log share."""
-        return asdict(self)
+        """Every figure, JSON-ready: the one shape the CLI, the admin API and the audit log share
+        (the live ``position`` is left out: a run's record keeps no cursor)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "position"}

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .._errors import StoreError, Sync2Error
+from ..admin.status import iso_time, stream_mark
 from ..pipeline import Pipeline, SyncSummary
 from ..store import AuditEntry, PassportStore
 from ..store._base import FAILED_DONE
@@ -41,6 +42,50 @@ class SourceBusy(Exception):
     """A run of the source is in progress; the caller may try again later."""
 
 
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """What a run in progress has stored so far; replaced whole after each stored window, so
+    a reader in another thread always sees one window's figures together."""
+
+    started: float
+    updated: float
+    windows: int = 0
+    resources: int = 0
+    written: int = 0
+    failed: int = 0
+    parked: int = 0
+    #: the stream and cursor of the last window stored (the feed position reached)
+    position: tuple[str, dict[str, Any]] | None = None
+
+    @classmethod
+    def of(cls, summary: SyncSummary, started: float, now: float) -> RunProgress:
+        return cls(
+            started=started,
+            updated=now,
+            windows=summary.batches,
+            resources=summary.resources,
+            written=summary.written,
+            failed=summary.failed,
+            parked=summary.parked,
+            position=summary.position,
+        )
+
+    def to_dict(self, now: float) -> dict[str, Any]:
+        """The API's ``progress`` of a source: counts so far and the position reached."""
+        mark = stream_mark(*self.position) if self.position is not None else None
+        return {
+            "started_at": iso_time(self.started),
+            "seconds": round(max(0.0, now - self.started), 3),
+            "updated_at": iso_time(self.updated),
+            "windows": self.windows,
+            "resources": self.resources,
+            "written": self.written,
+            "failed": self.failed,
+            "parked": self.parked,
+            "position": mark.to_dict() if mark is not None else None,
+        }
+
+
 @dataclass(slots=True)
 class SourceState:
     """What the scheduler knows about one source (the live part of ``GET status``)."""
@@ -53,6 +98,8 @@ class SourceState:
     last_error: str | None = None
     next_due: float | None = None
     last_summary: dict[str, Any] | None = None
+    #: the run in progress, after its last stored window (None when no run is going)
+    progress: RunProgress | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -352,8 +399,11 @@ class Scheduler:
         state.state = "running"
         started = self._clock()
         state.last_started = started
+        state.progress = RunProgress(started=started, updated=started)
 
-        def _check_lease(_source: str, _summary: SyncSummary) -> None:
+        def _checkpoint(_source: str, so_far: SyncSummary) -> None:
+            """After each stored window: publish the progress, then stop if asked to."""
+            state.progress = RunProgress.of(so_far, started, self._clock())
             if self._cancel.is_set():
                 msg = f"sync2 is shutting down: run of {source_id!r} stopped at a checkpoint"
                 raise RunStopped(msg)
@@ -362,7 +412,7 @@ class Scheduler:
                 raise StoreError(msg)
 
         try:
-            summary = self.pipeline.sync_source(source_id, progress=_check_lease, actor=actor)
+            summary = self.pipeline.sync_source(source_id, progress=_checkpoint, actor=actor)
         except Exception as exc:  # a bug or an untranslated error: record it, keep scheduling
             log.exception("run crashed", extra={"source": source_id})
             summary = SyncSummary(source=source_id, ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -388,6 +438,7 @@ class Scheduler:
         finished = self._clock()
         self.record(summary, finished)
         state.state = "idle"
+        state.progress = None
         log.info(
             "run finished",
             extra={

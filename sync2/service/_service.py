@@ -280,7 +280,8 @@ class Service:
 
     # -- status ----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """Per source: state, last success, lag, counts, last error, breaker; and totals."""
+        """Per source: state, lag (now minus the newest change in the passport), last success,
+        counts, last error, breaker, the progress of a run in progress; and totals."""
         now = time.time()
         states = self.scheduler.states()
         sources = [
@@ -309,6 +310,8 @@ class Service:
             last_run_at = latest.ts if latest else None
             last_error = st.last_error or last_error
         running = self.scheduler.running or state.state == "running"
+        newest, progress = st.newest_change, state.progress
+        lag = None if newest is None or newest.at is None else round(max(0.0, now - newest.at), 3)
         return {
             "id": sc.id,
             "name": sc.name,
@@ -317,7 +320,10 @@ class Service:
             "state": state.state if running else ("disabled" if not sc.enabled else "stopped"),
             "interval_seconds": self.scheduler.interval_override or sc.interval_seconds,
             "last_success": last_success,
-            "lag_seconds": round(now - last_success, 3) if last_success else None,
+            "lag_seconds": lag,
+            "newest_change": newest.to_dict() if newest else None,
+            "lag_reason": st.lag_reason,
+            "since_success_seconds": round(now - last_success, 3) if last_success else None,
             "last_error": last_error,
             "last_run": last_run,
             "last_run_at": last_run_at,
@@ -325,6 +331,7 @@ class Service:
             "failed_open": st.failed_open,
             "failed_dead": st.failed_dead,
             "breaker": self._breaker_state(sc.id),
+            "progress": progress.to_dict(now) if progress is not None else None,
         }
 
     def _breaker_state(self, source_id: str) -> str:
