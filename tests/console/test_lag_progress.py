@@ -27,7 +27,7 @@ from sync2.simulator._util import hashed_uuid
 from sync2.sources import SourceBatch
 from sync2.sources.mysql._changes import change_queries
 from sync2.sources.mysql._schema import Schema
-from sync2.store import open_store
+from sync2.store import Cursor, open_store
 
 from .conftest import ADMIN_TOKEN, Site, TestClient, browser_sign_in, screenshot, sign_in, wait_for
 
@@ -190,6 +190,20 @@ def test_the_mysql_streams_read_as_row_ids_are_exactly_those_with_id_watermarks(
         tables |= {"provider": frozenset({"provider_id"}), "encounter_provider": frozenset()}
     queries = change_queries(Schema(tables))
     assert {q.stream for q in queries if not q.by_time} == ID_WATERMARK_STREAMS
+
+
+def test_cursors_without_a_time_give_no_lag_and_say_why(
+    client: TestClient, service: Service
+) -> None:
+    service.store.set_cursor(Cursor("north", "mysql:obs", {"watermark": 812, "boundary": {}}))
+    service.store.set_cursor(Cursor("central", "feed:patient", {"phase": "feed", "marker": None}))
+    sign_in(client)
+    api = api_sources(client)
+    page = client.get("/admin/").text
+    for sid in ("north", "central"):
+        assert api[sid]["lag_seconds"] is None and api[sid]["newest_change"] is None
+        assert api[sid]["lag_reason"] == "no change with a time synced yet"
+        assert text_of(row_html(page, sid), 'data-lag="reason"') == api[sid]["lag_reason"]
 
 
 def _held_run(service: Service, hold: Hold) -> None:
