@@ -28,6 +28,7 @@ from ..http import HttpTransport
 from ..openmrs_fhir import OpenMRSFhirSource, TagFilter
 from . import _fetch
 from ._client import RestClient
+from ._session import SessionAuth
 
 JSON = dict[str, Any]
 
@@ -48,6 +49,8 @@ class OpenMRSRestSource(OpenMRSFhirSource):
         breaker: CircuitBreaker | None = None,
     ) -> None:
         feed_only = config.model_copy(update={"mode": "feed", "initial_sync": "feed"})
+        if transport is None and config.auth == "session":
+            transport = session_transport(config, http, breaker)
         super().__init__(
             feed_only,
             http,
@@ -102,3 +105,17 @@ class OpenMRSRestSource(OpenMRSFhirSource):
             for p in self.rest.search("patient", {"identifier": identifier})
             if p.get("voided") is not True
         ]
+
+
+def session_transport(
+    config: SourceConfig, http: HttpConfig | None, breaker: CircuitBreaker | None
+) -> HttpTransport:
+    """A transport that signs in once (``GET /session``) and then sends the session cookie."""
+    assert config.base_url and config.username and config.password  # validated by SourceConfig
+    auth = SessionAuth(config.base_url, config.username, config.password.get_secret_value())
+    return HttpTransport(
+        config.base_url,
+        auth=auth,
+        config=http,
+        breaker=breaker or CircuitBreaker(config.id),
+    )
