@@ -52,7 +52,8 @@ def _dicts(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _audit(obj: Mapping[str, Any]) -> JSON:
+def audit_row(obj: Mapping[str, Any]) -> JSON:
+    """``auditInfo`` as the row's ``date_created`` / ``date_changed`` / ``date_voided``."""
     info = obj.get("auditInfo") if isinstance(obj.get("auditInfo"), dict) else {}
     assert isinstance(info, dict)
     return {
@@ -86,7 +87,7 @@ def allergy_from_rest(
         "non_coded_allergen": allergen.get("nonCodedAllergen"),
         "comments": obj.get("comment"),
         "voided": is_voided(obj),
-        **_audit(obj),
+        **audit_row(obj),
     }
     reactions = tuple(
         (_concept(r.get("reaction")), r.get("reactionNonCoded"))
@@ -159,7 +160,7 @@ def _order_row(obj: Mapping[str, Any], uuid: str) -> JSON:
         "as_needed": obj.get("asNeeded") is True,
         "drug_non_coded": obj.get("drugNonCoded"),
         "voided": is_voided(obj),
-        **_audit(obj),
+        **audit_row(obj),
     }
 
 
@@ -182,10 +183,19 @@ def order_from_rest(obj: Mapping[str, Any], *, now: datetime) -> JSON:
     if not uuid_of(obj.get("concept")) and not uuid_of(obj.get("drug")):
         msg = f"REST order {uuid} is a ref (no concept, no drug): read it with v=full"
         raise RestShapeError(msg)
+    row = _order_row(obj, uuid)
+    if order_kind(obj) == "drugorder":
+        return medication_request_resource(row, order_context(obj), now=now)
+    return service_request_resource(row, order_context(obj), now=now)
+
+
+def order_context(obj: Mapping[str, Any]) -> OrderContext:
+    """The refs of an order (or of a dispense, which has the same ones) as the builders take
+    them."""
     orderer = obj.get("orderer")
     drug = obj.get("drug")
     previous = uuid_of(obj.get("previousOrder"))
-    ctx = OrderContext(
+    return OrderContext(
         patient_uuid=uuid_of(obj.get("patient")),
         concept=_concept(obj.get("concept")),
         encounter_uuid=uuid_of(obj.get("encounter")),
@@ -199,7 +209,3 @@ def order_from_rest(obj: Mapping[str, Any], *, now: datetime) -> JSON:
         frequency=_frequency(obj.get("frequency")),
         duration_units=_concept(obj.get("durationUnits")),
     )
-    row = _order_row(obj, uuid)
-    if order_kind(obj) == "drugorder":
-        return medication_request_resource(row, ctx, now=now)
-    return service_request_resource(row, ctx, now=now)

@@ -22,6 +22,15 @@ PATHS = {
     "visit": ("visit", "/openmrs/ws/rest/v1/visit/{uuid}?v=full"),
     "observation": ("observation", "/openmrs/ws/rest/v1/obs/{uuid}?v=full"),
     "location": ("location", "/openmrs/ws/rest/v1/location/{uuid}?v=full"),
+    # categories a hospital adds to its atomfeed configuration for the whole history
+    "condition": ("condition", "/openmrs/ws/rest/v1/condition/{uuid}?v=full"),
+    "diagnosis": ("diagnosis", "/openmrs/ws/rest/v1/patientdiagnoses/{uuid}?v=full"),
+    "drug_order": ("drug_order", "/openmrs/ws/rest/v1/order/{uuid}?v=full"),
+    "test_order": ("test_order", "/openmrs/ws/rest/v1/order/{uuid}?v=full"),
+    "medication_dispense": (
+        "medication_dispense",
+        "/openmrs/ws/rest/v1/medicationdispense/{uuid}?v=full",
+    ),
 }
 
 

@@ -29,6 +29,11 @@ from mappers.openmrs_rest import (
     visit_from_rest,
 )
 from mappers.openmrs_rest_clinical import allergy_from_rest, order_from_rest
+from mappers.openmrs_rest_history import (
+    condition_from_rest,
+    diagnosis_from_rest,
+    dispense_from_rest,
+)
 
 from ..._errors import BadResponseError, TransientSourceError
 from .._base import Failure, FetchResult, Gone
@@ -49,6 +54,8 @@ class Hints:
     Encounter is a visit or an encounter) and obs uuid -> encounter uuid (bounded)."""
 
     visits: set[str] = field(default_factory=set)
+    #: Condition uuids the feed published as encounter diagnoses (read at ``patientdiagnoses``)
+    diagnoses: set[str] = field(default_factory=set)
     obs_encounter: OrderedDict[str, str] = field(default_factory=OrderedDict)
     #: allergy uuid -> patient uuid (an allergy is read below its patient)
     allergy_patient: dict[str, str] = field(default_factory=dict)
@@ -66,14 +73,24 @@ class Hints:
             self.obs_encounter.popitem(last=False)
 
 
-#: FHIR type -> [(REST kind, converter)], tried in order
-KINDS: dict[str, list[tuple[str, Callable[[JSON], JSON]]]] = {
-    "Patient": [("patient", lambda o: patient_from_rest(o, today=today()))],
-    "Practitioner": [("provider", practitioner_from_rest)],
-    "Location": [("location", location_from_rest)],
-    "Encounter": [("encounter", encounter_from_rest), ("visit", visit_from_rest)],
-    "MedicationRequest": [("order", lambda o: order_from_rest(o, now=utc_now()))],
-    "ServiceRequest": [("order", lambda o: order_from_rest(o, now=utc_now()))],
+Convert = Callable[[JSON, RestClient], JSON]
+#: FHIR type -> [(REST kind, converter)], tried in order (the client looks up what an object
+#: only refers to: who recorded a condition)
+KINDS: dict[str, list[tuple[str, Convert]]] = {
+    "Patient": [("patient", lambda o, _c: patient_from_rest(o, today=today()))],
+    "Practitioner": [("provider", lambda o, _c: practitioner_from_rest(o))],
+    "Location": [("location", lambda o, _c: location_from_rest(o))],
+    "Encounter": [
+        ("encounter", lambda o, _c: encounter_from_rest(o)),
+        ("visit", lambda o, _c: visit_from_rest(o)),
+    ],
+    "MedicationRequest": [("order", lambda o, _c: order_from_rest(o, now=utc_now()))],
+    "ServiceRequest": [("order", lambda o, _c: order_from_rest(o, now=utc_now()))],
+    "Condition": [
+        ("condition", lambda o, c: condition_from_rest(o, c.user_names([o]))),
+        ("patientdiagnoses", lambda o, c: diagnosis_from_rest(o, c.user_names([o]))),
+    ],
+    "MedicationDispense": [("medicationdispense", lambda o, _c: dispense_from_rest(o))],
 }
 
 
@@ -111,7 +128,9 @@ def fetch(
     while pending:
         uuid = next(iter(pending))
         pending.pop(uuid)
-        order = sorted(kinds, key=lambda k: k[0] != "visit") if uuid in hints.visits else kinds
+        first = "visit" if uuid in hints.visits else None
+        first = "patientdiagnoses" if uuid in hints.diagnoses else first
+        order = sorted(kinds, key=lambda k: k[0] != first) if first else kinds
         try:
             _fetch_one(client, resource_type, uuid, order, result, pending, hints)
         except _READ_ERRORS as exc:
@@ -125,7 +144,7 @@ def _fetch_one(
     client: RestClient,
     resource_type: str,
     uuid: str,
-    kinds: list[tuple[str, Callable[[JSON], JSON]]],
+    kinds: list[tuple[str, Convert]],
     result: FetchResult,
     pending: dict[str, None],
     hints: Hints,
@@ -146,7 +165,7 @@ def _fetch_one(
         for item in siblings:
             item_uuid = uuid_of(item)
             if item_uuid == uuid or (item_uuid in pending and not is_voided(item)):
-                result.found.setdefault(str(item_uuid), convert(item))
+                result.found.setdefault(str(item_uuid), convert(item, client))
                 hints.remember_obs(_dicts(item.get("obs")), item_uuid)
         return
     result.gone.append(Gone(resource_type, uuid, "deleted"))

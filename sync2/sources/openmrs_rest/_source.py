@@ -14,11 +14,17 @@ from typing import Any
 from mappers.openmrs_rest import (
     concept_uuids,
     encounter_from_rest,
+    is_voided,
     observations_from_rest,
     patient_from_rest,
     visit_from_rest,
 )
-from mappers.openmrs_rest_clinical import allergy_from_rest
+from mappers.openmrs_rest_clinical import allergy_from_rest, order_from_rest
+from mappers.openmrs_rest_history import (
+    condition_from_rest,
+    diagnosis_from_rest,
+    dispense_from_rest,
+)
 
 from ...config import HttpConfig, SourceConfig
 from .._base import Failure, FetchResult, SourceBatch
@@ -74,9 +80,11 @@ class OpenMRSRestSource(OpenMRSFhirSource):
         notes: list[str],
         marker: Marker | None,
     ) -> SourceBatch:
-        """Note which Encounters are visits (the feed category says so) and whose allergies
-        the allergy entries are (their paths say so) before fetching."""
+        """Note which Encounters are visits and which Conditions diagnoses (the feed category
+        says so) and whose allergies the allergy entries are (their paths say so) before
+        fetching."""
         self.hints.visits.update(e.uuid for e in events if e.category == "visit")
+        self.hints.diagnoses.update(e.uuid for e in events if e.category == "diagnosis")
         for event in events:
             if event.resource_type == "AllergyIntolerance" and event.parent_uuid:
                 self.hints.allergy_patient[event.uuid] = event.parent_uuid
@@ -94,10 +102,27 @@ class OpenMRSRestSource(OpenMRSFhirSource):
             yield encounter_from_rest(encounter)
         trees = [o for e in encounters for o in e.get("obs") or [] if isinstance(o, dict)]
         yield from observations_from_rest(trees, self.rest.concepts(concept_uuids(trees))).resources
-        now = _fetch.utc_now()
-        for allergy in self.rest.search(f"patient/{patient_uuid}/allergy", {}, missing_ok=True):
-            if allergy.get("voided") is not True:
-                yield allergy_from_rest(allergy, now=now, patient_uuid=patient_uuid)
+        yield from self._clinical_history(patient_uuid)
+
+    def _clinical_history(self, patient: str) -> Iterator[JSON]:
+        """Allergies, conditions, diagnoses, orders (every one, stopped too) and dispenses of
+        one patient; a server older than a resource (404) has none of it."""
+        rest, now = self.rest, _fetch.utc_now()
+        for allergy in _live(rest.search(f"patient/{patient}/allergy", {}, missing_ok=True)):
+            yield allergy_from_rest(allergy, now=now, patient_uuid=patient)
+        every = {"patientUuid": patient, "includeInactive": "true"}
+        conditions = _live(rest.search("condition", every, missing_ok=True))
+        diagnoses = _live(
+            rest.search("patientdiagnoses", {"patientUuid": patient}, missing_ok=True)
+        )
+        users = rest.user_names(conditions + diagnoses)
+        yield from (condition_from_rest(c, users) for c in conditions)
+        yield from (diagnosis_from_rest(d, users) for d in diagnoses)
+        for setting in _live(rest.search("caresetting", {}, missing_ok=True)):
+            query = {"patient": patient, "status": "any", "careSetting": setting["uuid"]}
+            yield from (order_from_rest(o, now=now) for o in _live(rest.search("order", query)))
+        dispenses = rest.search("medicationdispense", {"patient": patient}, missing_ok=True)
+        yield from (dispense_from_rest(d) for d in _live(dispenses))
 
     def find_patients(self, identifier: str) -> list[JSON]:
         return [
@@ -119,3 +144,8 @@ def session_transport(
         config=http,
         breaker=breaker or CircuitBreaker(config.id),
     )
+
+
+def _live(objects: Iterable[JSON]) -> list[JSON]:
+    """Searches leave voided objects out; a server that lists them anyway is not believed."""
+    return [o for o in objects if not is_voided(o) and isinstance(o.get("uuid"), str)]
