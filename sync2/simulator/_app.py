@@ -230,6 +230,7 @@ class SimulatorApp:
             status, error = _rest.error(401, "User is not logged in")
             return Reply(status, json.dumps(error).encode(), JSON_UTF8)
         self.stats["rest_requests"] += 1
+        self.stats[f"rest_get:{path[len(_rest.REST_PREFIX) :].split('/')[0]}"] += 1
         host = headers.get(b"host", b"127.0.0.1").decode("latin-1")
         params = dict(parse_qsl(query, keep_blank_values=True))
         base = f"http://{host}{_rest.REST_PREFIX}"

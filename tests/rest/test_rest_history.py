@@ -273,3 +273,19 @@ def test_a_dispense_reads_its_hl7_status_mapping_and_prescription() -> None:
     assert d["whenHandedOver"] == "2024-06-01T12:00:00+00:00"
     unmapped = {**body, "status": _concept("5a70000-y", "Completed", "CIEL: 1")}
     assert dispense_from_rest(unmapped)["status"] == "unknown"  # fhir2 reads only the mapping
+
+
+def test_a_window_of_one_patients_conditions_costs_a_read_and_a_search(
+    server: Any, passport: tuple[Any, Any, Pipeline]
+) -> None:
+    _config, store, pipeline = passport
+    h = server.hospital
+    assert all(s.ok for s in pipeline.sync_all())
+    before = server.stats["rest_get:condition"]
+    patient = h.valid_resources("Patient")[0]["id"]
+    added = [
+        h.add_condition(patient, d) for d in ("Malaria", "Asthma", "Pneumonia", "Tuberculosis")
+    ]
+    assert all(s.ok for s in pipeline.sync_all())
+    assert set(added) <= set(store.get_records(h.id, "Condition", added))
+    assert server.stats["rest_get:condition"] - before == 2  # not 4: the search brings 3

@@ -3,6 +3,7 @@
 A read by uuid returns voided objects too, so a void shows as ``voided: true`` (a deleted object
 as 404): both become :class:`Gone`. Reads are batched where the API allows: once one object of a
 window is read, a search by its parent (``encounter?patient=``, ``visit?patient=``,
+``condition?patientUuid=``, ``patientdiagnoses?patientUuid=``, ``medicationdispense?patient=``,
 ``obs?encounter=``) brings its live siblings in one request. Which encounter an obs belongs to
 never changes, so it is remembered from every encounter read (:class:`Hints`), and an obs window
 whose encounters are known costs one search per encounter and no reads at all.
@@ -93,6 +94,16 @@ KINDS: dict[str, list[tuple[str, Convert]]] = {
     "MedicationDispense": [("medicationdispense", lambda o, _c: dispense_from_rest(o))],
 }
 
+#: REST kind -> (patient parameter, other parameters) of the search that lists a patient's
+#: live objects of that kind, every one (a condition search lists active ones by default)
+BY_PATIENT: dict[str, tuple[str, dict[str, str]]] = {
+    "encounter": ("patient", {}),
+    "visit": ("patient", {}),
+    "condition": ("patientUuid", {"includeInactive": "true"}),
+    "patientdiagnoses": ("patientUuid", {}),
+    "medicationdispense": ("patient", {}),
+}
+
 
 def utc_now() -> datetime:
     """Naive UTC now: order statuses are read against the clock, as fhir2 reads them."""
@@ -149,7 +160,8 @@ def _fetch_one(
     pending: dict[str, None],
     hints: Hints,
 ) -> None:
-    """Read one object; for an encounter or visit, also its patient's other pending ones."""
+    """Read one object and, by one search, its patient's other pending ones where the API
+    lists a patient's objects of that kind (:data:`BY_PATIENT`)."""
     for kind, convert in kinds:
         _status, body = client.read(kind, uuid)
         if body is None:
@@ -160,8 +172,9 @@ def _fetch_one(
             return
         siblings = [body]
         patient = uuid_of(body.get("patient"))
-        if resource_type == "Encounter" and patient and pending:
-            siblings.extend(client.search(kind, {"patient": patient}))
+        if kind in BY_PATIENT and patient and pending:
+            key, extra = BY_PATIENT[kind]
+            siblings.extend(client.search(kind, {key: patient, **extra}))
         for item in siblings:
             item_uuid = uuid_of(item)
             if item_uuid == uuid or (item_uuid in pending and not is_voided(item)):
