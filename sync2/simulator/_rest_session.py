@@ -3,8 +3,9 @@
 ``GET session`` with good Basic credentials authenticates a new HTTP session: the answer is
 ``{"sessionId": ..., "authenticated": true, "user": ...}`` and sets the cookie; later requests
 may carry the cookie alone. Bad or missing credentials still answer 200, with
-``authenticated: false``. :func:`expire_sessions` forgets every session, as a server restart or
-a timeout does, so tests can check that a client signs in again.
+``authenticated: false``. Newer webservices.rest no longer echoes ``sessionId``
+(``hospital.rest_session_echo = False``). :func:`expire_sessions` forgets every session, as a
+server restart or a timeout does, so tests can check that a client signs in again.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def cookie_session(h: Hospital, header: bytes | None) -> bool:
 def sign_in(h: Hospital, authorised: bool, username: str) -> tuple[JSON, list[tuple[bytes, bytes]]]:
     """The body and extra headers of ``GET session``; a new session only when ``authorised``."""
     session = secrets.token_hex(16).upper()
-    body: JSON = {"sessionId": session, "authenticated": authorised, "locale": "en_GB"}
+    body: JSON = {"authenticated": authorised, "locale": "en_GB"}
+    if getattr(h, "rest_session_echo", True):  # 1.9-2.x; newer servers set only the cookie
+        body["sessionId"] = session
     if not authorised:
         return body, []
     with h.lock:

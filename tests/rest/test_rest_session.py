@@ -82,6 +82,23 @@ def test_one_sign_in_then_only_the_cookie_and_a_dead_session_signs_in_again(
         store.close()
 
 
+def test_a_server_that_only_sets_the_cookie_is_signed_in_to_as_well(
+    server: Any, tmp_path: Path
+) -> None:
+    server.hospital.rest_session_echo = False  # newer webservices.rest: no sessionId in the body
+    config = _config(server, tmp_path)
+    store = open_store(config.passport.store)
+    pipeline = Pipeline(config, store)
+    try:
+        assert all(s.ok for s in pipeline.sync_all())
+        assert server.stats["rest_sign_ins"] == 1 and server.stats["rest_basic"] == 0
+        truth = {o["id"] for o in server.hospital.valid_observations()}
+        assert _valid_obs(store, server.hospital.id) == truth
+    finally:
+        pipeline.close()
+        store.close()
+
+
 def test_refused_credentials_and_a_server_that_keeps_no_session_fail_clearly(
     server: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
