@@ -27,6 +27,7 @@ from .openmrs_rows import (
     AllergyContext,
     ConceptInfo,
     OrderContext,
+    Party,
     allergy_resource,
     medication_request_resource,
     service_request_resource,
@@ -34,6 +35,8 @@ from .openmrs_rows import (
 )
 
 JSON = dict[str, Any]
+#: user uuid -> the user's person name
+Users = Mapping[str, str]
 #: CIEL severity concepts (the allergy.concept.severity.* global properties' defaults)
 _SEVERITY_CONCEPTS = {
     "1498AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA": "mild",
@@ -63,6 +66,23 @@ def audit_row(obj: Mapping[str, Any]) -> JSON:
     }
 
 
+def creator_uuid(obj: Mapping[str, Any]) -> str | None:
+    """The uuid of the user who created the object (``auditInfo.creator``)."""
+    info = obj.get("auditInfo")
+    return uuid_of(info.get("creator")) if isinstance(info, dict) else None
+
+
+def recorder(obj: Mapping[str, Any], users: Users | None) -> Party | None:
+    """Who recorded an allergy or a condition: its creating user, named by the person name the
+    caller looked up (a user ref shows only the username, the fallback)."""
+    uuid = creator_uuid(obj)
+    if uuid is None:
+        return None
+    info = obj.get("auditInfo")
+    username = display_of(info.get("creator")) if isinstance(info, dict) else None
+    return uuid, (users or {}).get(uuid) or username
+
+
 def _severity(value: Any) -> str | None:
     uuid = uuid_of(value)
     if uuid in _SEVERITY_CONCEPTS:
@@ -71,10 +91,14 @@ def _severity(value: Any) -> str | None:
 
 
 def allergy_from_rest(
-    obj: Mapping[str, Any], *, now: datetime, patient_uuid: str | None = None
+    obj: Mapping[str, Any],
+    *,
+    now: datetime,
+    patient_uuid: str | None = None,
+    users: Users | None = None,
 ) -> JSON:
     """``patient/{p}/allergy/{uuid}`` as fhir2's AllergyIntolerance (the patient may come from the
-    path when the object has no ``patient``)."""
+    path when the object has no ``patient``; ``users`` names its creator, see :func:`recorder`)."""
     uuid = uuid_of(obj)
     if uuid is None:
         msg = "REST allergy has no uuid"
@@ -98,6 +122,7 @@ def allergy_from_rest(
         allergen=_concept(allergen.get("codedAllergen")),
         severity=_severity(obj.get("severity")),
         reactions=reactions,
+        recorder=recorder(obj, users),
     )
     return allergy_resource(row, ctx, now=now)
 

@@ -29,7 +29,7 @@ from .openmrs_rest import (
     rest_datetime,
     uuid_of,
 )
-from .openmrs_rest_clinical import audit_row, order_context
+from .openmrs_rest_clinical import Users, audit_row, order_context, recorder
 from .openmrs_rows import (
     ConceptInfo,
     ConditionContext,
@@ -42,23 +42,6 @@ from .openmrs_rows import (
 )
 
 JSON = dict[str, Any]
-#: who recorded it: user uuid -> the user's person name
-Users = Mapping[str, str]
-
-
-def creator_uuid(obj: Mapping[str, Any]) -> str | None:
-    """The uuid of the user who created the object (``auditInfo.creator``)."""
-    info = obj.get("auditInfo")
-    return uuid_of(info.get("creator")) if isinstance(info, dict) else None
-
-
-def _recorder(obj: Mapping[str, Any], users: Users) -> Party | None:
-    uuid = creator_uuid(obj)
-    if uuid is None:
-        return None
-    info = obj.get("auditInfo")
-    username = display_of(info.get("creator")) if isinstance(info, dict) else None
-    return uuid, users.get(uuid) or username
 
 
 def _coded_or_free(value: Any) -> tuple[ConceptInfo | None, str | None]:
@@ -100,7 +83,7 @@ def condition_from_rest(obj: Mapping[str, Any], users: Users | None = None) -> J
     ctx = ConditionContext(
         patient_uuid=uuid_of(obj.get("patient")),
         concept=concept,
-        recorder=_recorder(obj, users or {}),
+        recorder=recorder(obj, users),
         encounter_uuid=uuid_of(obj.get("encounter")),
     )
     return condition_resource(row, ctx)
@@ -123,7 +106,7 @@ def diagnosis_from_rest(obj: Mapping[str, Any], users: Users | None = None) -> J
     ctx = ConditionContext(
         patient_uuid=uuid_of(obj.get("patient")),
         concept=concept,
-        recorder=_recorder(obj, users or {}),
+        recorder=recorder(obj, users),
         encounter_uuid=uuid_of(encounter),
         encounter_datetime=rest_datetime(
             encounter.get("encounterDatetime") if isinstance(encounter, dict) else None

@@ -108,10 +108,8 @@ def handle(h: Hospital, tail: str, params: dict[str, str], base: str) -> tuple[i
             return 200, _rest_clinical.care_settings()
         if len(parts) == 1:
             return _search(h, parts[0], params, base)
-        if len(parts) == 3 and parts[0] == "patient" and parts[2] == "allergy":
-            if h.patients.get(parts[1]) is None:  # the simulator records no allergies
-                return error(404, f"Object with given uuid doesn't exist [{parts[1]}]")
-            return 200, {"results": []}
+        if len(parts) in (3, 4) and parts[0] == "patient" and parts[2] == "allergy":
+            return _rest_clinical.patient_allergies(h, parts[1], (parts[3:] or [None])[0])
     return error(404, f"Unknown resource: {tail}")
 
 

@@ -1,6 +1,6 @@
-"""The whole-history rows through REST: ``condition``, ``patientdiagnoses``, ``order``,
-``medicationdispense``, plus ``user`` and ``caresetting``, shaped as webservices.rest 2.2-2.6
-answers ``v=full``.
+"""The whole-history rows through REST: ``patient/{p}/allergy``, ``condition``,
+``patientdiagnoses``, ``order``, ``medicationdispense``, plus ``user`` and ``caresetting``,
+shaped as webservices.rest 2.2-2.6 answers ``v=full``.
 
 What the real resources do and this reproduces: a condition's ``condition`` and a diagnosis's
 ``diagnosis`` are CodedOrFreeText objects (``coded`` = the concept in default rep, with its
@@ -18,12 +18,14 @@ from typing import Any
 
 from . import _rest_render as render
 from ._concepts import (
+    ALLERGENS,
     CIEL,
     DIAGNOSES,
     DRUGS,
     FREQUENCIES,
     LOINC,
     ORAL,
+    REACTIONS,
     SNOMED,
     TESTS,
     Concept,
@@ -31,6 +33,7 @@ from ._concepts import (
 )
 from ._hospital import Hospital
 from ._records import (
+    Allergy,
     Condition,
     Dispense,
     DrugOrder,
@@ -143,6 +146,48 @@ def diagnosis(c: Condition) -> JSON:
         "voided": c.voided,
         **_tail("patientdiagnoses", c, c.provider, "2.5"),
     }
+
+
+_ALLERGEN_TYPES = {"medication": "DRUG", "food": "FOOD", "environment": "ENVIRONMENT"}
+_SEVERITIES = {"mild": (1498, "Mild"), "moderate": (1499, "Moderate"), "severe": (1500, "Severe")}
+
+
+def allergy(a: Allergy) -> JSON:
+    """``patient/{p}/allergy/{uuid}``: allergen, severity and reactions as concept refs."""
+    ciel, category = ALLERGENS[a.allergen]
+    severity, severity_name = _SEVERITIES[a.severity]
+    return {
+        "uuid": a.uuid,
+        "display": a.allergen,
+        "allergen": {
+            "allergenType": _ALLERGEN_TYPES[category],
+            "codedAllergen": render.concept_ref(ciel_uuid(ciel), a.allergen),
+            "nonCodedAllergen": None,
+        },
+        "severity": render.concept_ref(ciel_uuid(severity), severity_name),
+        "comment": a.comment or None,
+        "reactions": [
+            {"reaction": render.concept_ref(ciel_uuid(REACTIONS[r]), r), "reactionNonCoded": None}
+            for r in a.reactions
+        ],
+        "patient": _patient(a),
+        "voided": a.voided,
+        **_tail(f"patient/{a.patient.uuid}/allergy", a, a.provider, "1.8"),
+    }
+
+
+def patient_allergies(h: Hospital, patient: str, uuid: str | None) -> tuple[int, JSON]:
+    """``patient/{p}/allergy`` (its live allergies) or ``patient/{p}/allergy/{uuid}``."""
+    p = h.patients.get(patient)
+    if p is None:
+        return 404, {"error": {"message": f"Object with given uuid doesn't exist [{patient}]"}}
+    rows = [r for r in p.clinical if isinstance(r, Allergy)]  # type: ignore[attr-defined]
+    if uuid is None:
+        return 200, {"results": [allergy(r) for r in rows if not r.voided]}
+    found = [r for r in rows if r.uuid == uuid]
+    if not found:
+        return 404, {"error": {"message": f"Object with given uuid doesn't exist [{uuid}]"}}
+    return 200, allergy(found[0])
 
 
 def _unit(name: str) -> JSON:

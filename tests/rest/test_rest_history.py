@@ -31,6 +31,7 @@ from tests.conftest import passport_rows
 from tests.e2e.test_history import _check_fields
 
 FEEDS = [
+    "allergy",
     "location",
     "patient",
     "visit",
@@ -42,7 +43,13 @@ FEEDS = [
     "test_order",
     "medication_dispense",
 ]
-TYPES = ("Condition", "MedicationRequest", "ServiceRequest", "MedicationDispense")
+TYPES = (
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "ServiceRequest",
+    "MedicationDispense",
+)
 
 
 @pytest.fixture
@@ -127,7 +134,10 @@ def test_the_history_arrives_by_the_classic_feed_and_changes_propagate(
         for u, t in truth["MedicationRequest"].items()
         if t["valid"] and t["row"].action == "NEW" and t["row"].stopped is None
     ]
-    assert len(problems) >= 2 and diagnoses and live
+    allergies = [u for u, t in truth["AllergyIntolerance"].items() if t["valid"]]
+    assert len(problems) >= 2 and diagnoses and live and len(allergies) >= 2
+    h.edit_allergy(allergies[0], severity="severe", comment="worse on re-exposure")
+    h.void_record("AllergyIntolerance", allergies[1])
     h.resolve_condition(problems[0])
     h.void_record("Condition", problems[1])
     h.void_record("Condition", diagnoses[0])
@@ -138,6 +148,9 @@ def test_the_history_arrives_by_the_classic_feed_and_changes_propagate(
     got = store.get_records(h.id, "Condition", [problems[0], problems[1], diagnoses[0]])
     assert got[problems[0]]["data"]["clinicalStatus"] == "inactive"
     assert got[problems[1]]["status"] == got[diagnoses[0]]["status"] == "entered-in-error"
+    got = store.get_records(h.id, "AllergyIntolerance", allergies[:2])
+    assert got[allergies[0]]["data"]["severity"] == "severe"
+    assert got[allergies[1]]["status"] == "entered-in-error"
     orders = store.get_records(h.id, "MedicationRequest", [live[0]])
     assert orders[live[0]]["superseded_by"] == revised
     assert handed in {d["uuid"] for d in store.find_records(h.id, "MedicationDispense")}

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mappers.openmrs_rest import concept_info, display_of
-from mappers.openmrs_rest_history import creator_uuid
+from mappers.openmrs_rest_clinical import creator_uuid
 from mappers.openmrs_rows import ConceptInfo
 
 from ..._errors import BadResponseError, SourceAuthError

@@ -258,7 +258,10 @@ def _fetch_allergies(client: RestClient, wanted: list[str], hints: Hints) -> Fet
             elif is_voided(body):
                 result.gone.append(Gone("AllergyIntolerance", uuid, "voided"))
             else:
-                result.found[uuid] = allergy_from_rest(body, now=utc_now(), patient_uuid=patient)
+                users = client.user_names([body])
+                result.found[uuid] = allergy_from_rest(
+                    body, now=utc_now(), patient_uuid=patient, users=users
+                )
         except _READ_ERRORS as exc:
             result.failures.append(_failure("AllergyIntolerance", uuid, exc))
     return result

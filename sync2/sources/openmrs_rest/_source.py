@@ -108,14 +108,15 @@ class OpenMRSRestSource(OpenMRSFhirSource):
         """Allergies, conditions, diagnoses, orders (every one, stopped too) and dispenses of
         one patient; a server older than a resource (404) has none of it."""
         rest, now = self.rest, _fetch.utc_now()
-        for allergy in _live(rest.search(f"patient/{patient}/allergy", {}, missing_ok=True)):
-            yield allergy_from_rest(allergy, now=now, patient_uuid=patient)
+        allergies = _live(rest.search(f"patient/{patient}/allergy", {}, missing_ok=True))
         every = {"patientUuid": patient, "includeInactive": "true"}
         conditions = _live(rest.search("condition", every, missing_ok=True))
         diagnoses = _live(
             rest.search("patientdiagnoses", {"patientUuid": patient}, missing_ok=True)
         )
-        users = rest.user_names(conditions + diagnoses)
+        users = rest.user_names(allergies + conditions + diagnoses)
+        for allergy in allergies:
+            yield allergy_from_rest(allergy, now=now, patient_uuid=patient, users=users)
         yield from (condition_from_rest(c, users) for c in conditions)
         yield from (diagnosis_from_rest(d, users) for d in diagnoses)
         for setting in _live(rest.search("caresetting", {}, missing_ok=True)):
