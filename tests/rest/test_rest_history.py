@@ -102,8 +102,10 @@ def _assert_matches(store: Any, hospital: Any, patient: str | None = None) -> in
 
 
 def _check_diagnosis(got: dict[str, Any], row: Any, where: str) -> None:
-    """fhir2's DiagnosisTranslator gives an encounter diagnosis no clinical status of its own
-    (``unknown``); the simulator's fhir2 rendering copies the row's, so it is checked apart."""
+    """fhir2's DiagnosisTranslatorImpl (the version with FhirConstants' rank URI) gives an
+    encounter diagnosis the clinical status ``unknown`` (an earlier one said active/inactive by
+    ``voided``); the simulator's fhir2 rendering copies the row's status, so it is checked
+    apart."""
     assert (got["doctor"], got["facility"]) == (
         row.provider.full_name,
         row.encounter.location.name,
