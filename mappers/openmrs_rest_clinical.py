@@ -27,6 +27,7 @@ from .openmrs_rows import (
     AllergyContext,
     ConceptInfo,
     OrderContext,
+    Party,
     allergy_resource,
     medication_request_resource,
     service_request_resource,
@@ -34,6 +35,8 @@ from .openmrs_rows import (
 )
 
 JSON = dict[str, Any]
+#: user uuid -> the user's person name
+Users = Mapping[str, str]
 #: CIEL severity concepts (the allergy.concept.severity.* global properties' defaults)
 _SEVERITY_CONCEPTS = {
     "1498AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA": "mild",
@@ -52,7 +55,8 @@ def _dicts(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _audit(obj: Mapping[str, Any]) -> JSON:
+def audit_row(obj: Mapping[str, Any]) -> JSON:
+    """``auditInfo`` as the row's ``date_created`` / ``date_changed`` / ``date_voided``."""
     info = obj.get("auditInfo") if isinstance(obj.get("auditInfo"), dict) else {}
     assert isinstance(info, dict)
     return {
@@ -60,6 +64,23 @@ def _audit(obj: Mapping[str, Any]) -> JSON:
         "date_changed": rest_datetime(info.get("dateChanged")),
         "date_voided": rest_datetime(info.get("dateVoided")),
     }
+
+
+def creator_uuid(obj: Mapping[str, Any]) -> str | None:
+    """The uuid of the user who created the object (``auditInfo.creator``)."""
+    info = obj.get("auditInfo")
+    return uuid_of(info.get("creator")) if isinstance(info, dict) else None
+
+
+def recorder(obj: Mapping[str, Any], users: Users | None) -> Party | None:
+    """Who recorded an allergy or a condition: its creating user, named by the person name the
+    caller looked up (a user ref shows only the username, the fallback)."""
+    uuid = creator_uuid(obj)
+    if uuid is None:
+        return None
+    info = obj.get("auditInfo")
+    username = display_of(info.get("creator")) if isinstance(info, dict) else None
+    return uuid, (users or {}).get(uuid) or username
 
 
 def _severity(value: Any) -> str | None:
@@ -70,10 +91,14 @@ def _severity(value: Any) -> str | None:
 
 
 def allergy_from_rest(
-    obj: Mapping[str, Any], *, now: datetime, patient_uuid: str | None = None
+    obj: Mapping[str, Any],
+    *,
+    now: datetime,
+    patient_uuid: str | None = None,
+    users: Users | None = None,
 ) -> JSON:
     """``patient/{p}/allergy/{uuid}`` as fhir2's AllergyIntolerance (the patient may come from the
-    path when the object has no ``patient``)."""
+    path when the object has no ``patient``; ``users`` names its creator, see :func:`recorder`)."""
     uuid = uuid_of(obj)
     if uuid is None:
         msg = "REST allergy has no uuid"
@@ -86,7 +111,7 @@ def allergy_from_rest(
         "non_coded_allergen": allergen.get("nonCodedAllergen"),
         "comments": obj.get("comment"),
         "voided": is_voided(obj),
-        **_audit(obj),
+        **audit_row(obj),
     }
     reactions = tuple(
         (_concept(r.get("reaction")), r.get("reactionNonCoded"))
@@ -97,6 +122,7 @@ def allergy_from_rest(
         allergen=_concept(allergen.get("codedAllergen")),
         severity=_severity(obj.get("severity")),
         reactions=reactions,
+        recorder=recorder(obj, users),
     )
     return allergy_resource(row, ctx, now=now)
 
@@ -159,7 +185,7 @@ def _order_row(obj: Mapping[str, Any], uuid: str) -> JSON:
         "as_needed": obj.get("asNeeded") is True,
         "drug_non_coded": obj.get("drugNonCoded"),
         "voided": is_voided(obj),
-        **_audit(obj),
+        **audit_row(obj),
     }
 
 
@@ -182,10 +208,19 @@ def order_from_rest(obj: Mapping[str, Any], *, now: datetime) -> JSON:
     if not uuid_of(obj.get("concept")) and not uuid_of(obj.get("drug")):
         msg = f"REST order {uuid} is a ref (no concept, no drug): read it with v=full"
         raise RestShapeError(msg)
+    row = _order_row(obj, uuid)
+    if order_kind(obj) == "drugorder":
+        return medication_request_resource(row, order_context(obj), now=now)
+    return service_request_resource(row, order_context(obj), now=now)
+
+
+def order_context(obj: Mapping[str, Any]) -> OrderContext:
+    """The refs of an order (or of a dispense, which has the same ones) as the builders take
+    them."""
     orderer = obj.get("orderer")
     drug = obj.get("drug")
     previous = uuid_of(obj.get("previousOrder"))
-    ctx = OrderContext(
+    return OrderContext(
         patient_uuid=uuid_of(obj.get("patient")),
         concept=_concept(obj.get("concept")),
         encounter_uuid=uuid_of(obj.get("encounter")),
@@ -199,7 +234,3 @@ def order_from_rest(obj: Mapping[str, Any], *, now: datetime) -> JSON:
         frequency=_frequency(obj.get("frequency")),
         duration_units=_concept(obj.get("durationUnits")),
     )
-    row = _order_row(obj, uuid)
-    if order_kind(obj) == "drugorder":
-        return medication_request_resource(row, ctx, now=now)
-    return service_request_resource(row, ctx, now=now)

@@ -300,6 +300,16 @@ def _check_token(token: str, kind: str, has_password: bool) -> None:
         raise ValueError(msg)
 
 
+def _check_session(kind: str, username: str | None, has_password: bool) -> None:
+    """A REST session is opened with the username and password (never with a token)."""
+    if kind != "openmrs-rest":
+        msg = f"auth = 'session' is for kind = 'openmrs-rest', not '{kind}'"
+        raise ValueError(msg)
+    if not username or not has_password:
+        msg = "auth = 'session' signs in with username and password: give both"
+        raise ValueError(msg)
+
+
 class SourceConfig(_Model):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Short stable id.")]
     name: str = Field(description="Hospital name shown in the passport.")
@@ -316,6 +326,11 @@ class SourceConfig(_Model):
         None,
         description="Bearer token instead of username/password (e.g. another sync2 passport's "
         "doctor token); use ${VAR}.",
+    )
+    auth: Literal["basic", "session"] = Field(
+        "basic",
+        description="openmrs-rest: basic (credentials on every request) or session (sign in "
+        "once at /ws/rest/v1/session, then send the JSESSIONID cookie).",
     )
     feeds: list[str] = Field(
         default_factory=lambda: list(DEFAULT_FEEDS),
@@ -366,6 +381,8 @@ class SourceConfig(_Model):
             raise ValueError(msg)
         if self.token is not None:
             _check_token(self.token.get_secret_value(), self.kind, self.password is not None)
+        if self.auth == "session":
+            _check_session(self.kind, self.username, self.password is not None)
         return self
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import _rest, _search
+from . import _rest, _rest_session, _search
 from ._faults import FaultPicker
 from ._feed import FeedPageNotFound, render_page
 from ._hospital import Hospital
@@ -31,6 +31,7 @@ FEED_PREFIX = "/openmrs/ws/atomfeed/"
 PAGING_CACHE_SIZE = 100
 FHIR_JSON = b"application/fhir+json;charset=UTF-8"
 ATOM_XML = b"application/atom+xml;charset=UTF-8"
+JSON_UTF8 = b"application/json;charset=UTF-8"
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -215,16 +216,26 @@ class SimulatorApp:
         return (user, password) == self._credentials
 
     def _rest(self, path: str, query: str, headers: dict[bytes, bytes]) -> Reply:
-        if not self._authorised(headers.get(b"authorization")):
+        basic = self._authorised(headers.get(b"authorization"))
+        if path[len(_rest.REST_PREFIX) :].strip("/") == "session":
+            body, extra = _rest_session.sign_in(self.hospital, basic, self._credentials[0])
+            self.stats["rest_sign_ins" if basic else "rest_refused_sign_ins"] += 1
+            return Reply(200, json.dumps(body).encode(), JSON_UTF8, tuple(extra))
+        if basic:
+            self.stats["rest_basic"] += 1
+        elif _rest_session.cookie_session(self.hospital, headers.get(b"cookie")):
+            self.stats["rest_cookie"] += 1
+        else:
             self.stats["unauthorized"] += 1
             status, error = _rest.error(401, "User is not logged in")
-            return Reply(status, json.dumps(error).encode(), b"application/json;charset=UTF-8")
+            return Reply(status, json.dumps(error).encode(), JSON_UTF8)
         self.stats["rest_requests"] += 1
+        self.stats[f"rest_get:{path[len(_rest.REST_PREFIX) :].split('/')[0]}"] += 1
         host = headers.get(b"host", b"127.0.0.1").decode("latin-1")
         params = dict(parse_qsl(query, keep_blank_values=True))
         base = f"http://{host}{_rest.REST_PREFIX}"
         status, body = _rest.respond(self.hospital, path[len(_rest.REST_PREFIX) :], params, base)
-        return Reply(status, body, b"application/json;charset=UTF-8")
+        return Reply(status, body, JSON_UTF8)
 
     # ------------------------------------------------------------------ atom feed
     def _feed(self, path: str, query: str, headers: dict[bytes, bytes]) -> Reply:

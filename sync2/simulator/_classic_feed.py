@@ -22,6 +22,16 @@ PATHS = {
     "visit": ("visit", "/openmrs/ws/rest/v1/visit/{uuid}?v=full"),
     "observation": ("observation", "/openmrs/ws/rest/v1/obs/{uuid}?v=full"),
     "location": ("location", "/openmrs/ws/rest/v1/location/{uuid}?v=full"),
+    # categories a hospital adds to its atomfeed configuration for the whole history
+    "allergy": ("allergy", "/openmrs/ws/rest/v1/patient/{patient}/allergy/{uuid}?v=full"),
+    "condition": ("condition", "/openmrs/ws/rest/v1/condition/{uuid}?v=full"),
+    "diagnosis": ("diagnosis", "/openmrs/ws/rest/v1/patientdiagnoses/{uuid}?v=full"),
+    "drug_order": ("drug_order", "/openmrs/ws/rest/v1/order/{uuid}?v=full"),
+    "test_order": ("test_order", "/openmrs/ws/rest/v1/order/{uuid}?v=full"),
+    "medication_dispense": (
+        "medication_dispense",
+        "/openmrs/ws/rest/v1/medicationdispense/{uuid}?v=full",
+    ),
 }
 
 
@@ -29,7 +39,9 @@ def classic_entry(h: Hospital, category: str, index: int, ev: FeedEvent) -> str:
     """One ``<entry>`` of a classic feed page (same id and time as the Sync 2.0 rendering)."""
     term, template = PATHS[category]
     entry_id = hashed_uuid(h.feed_salt, category, index)
-    content = h.feeds[category].content_overrides.get(index, template.format(uuid=ev.rec.uuid))
+    patient = getattr(ev.rec, "patient", None)
+    path = template.format(uuid=ev.rec.uuid, patient=patient.uuid if patient else "")
+    content = h.feeds[category].content_overrides.get(index, path)
     stamp = atom_datetime(ev.timestamp)
     return (
         f"  <entry>\n    <title>{CATEGORIES[category].title}</title>\n"

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import _rest_clinical
 from . import _rest_render as render
 from ._hospital import Hospital
 from ._records import Encounter, Obs, Patient, Rec
@@ -66,6 +67,7 @@ def _readers(h: Hospital) -> dict[str, Callable[[str], JSON | None]]:
         "provider": of(h.practitioners, render.provider),
         "location": of(h.locations, render.location),
         "concept": render.concept,
+        **_rest_clinical.readers(h),
     }
 
 
@@ -102,12 +104,12 @@ def handle(h: Hospital, tail: str, params: dict[str, str], base: str) -> tuple[i
             if body is None:
                 return error(404, f"Object with given uuid doesn't exist [{parts[1]}]")
             return 200, body
+        if parts == ["caresetting"]:
+            return 200, _rest_clinical.care_settings()
         if len(parts) == 1:
             return _search(h, parts[0], params, base)
-        if len(parts) == 3 and parts[0] == "patient" and parts[2] == "allergy":
-            if h.patients.get(parts[1]) is None:  # the simulator records no allergies
-                return error(404, f"Object with given uuid doesn't exist [{parts[1]}]")
-            return 200, {"results": []}
+        if len(parts) in (3, 4) and parts[0] == "patient" and parts[2] == "allergy":
+            return _rest_clinical.patient_allergies(h, parts[1], (parts[3:] or [None])[0])
     return error(404, f"Unknown resource: {tail}")
 
 
@@ -142,6 +144,9 @@ def _search(h: Hospital, kind: str, params: dict[str, str], base: str) -> tuple[
 
 def _matches(h: Hospital, kind: str, params: dict[str, str]) -> list[Rec] | None:
     """Non-voided rows a search finds, in creation order; None for an unsupported search."""
+    clinical = _rest_clinical.matches(h, kind, params)
+    if clinical is not None:
+        return clinical
     patient_uuid = params.get("patient")
     patient = h.patients.get(patient_uuid) if patient_uuid else None
     if kind == "patient" and (params.get("identifier") or params.get("q")):

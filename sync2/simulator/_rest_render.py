@@ -320,18 +320,19 @@ def concept(uuid: str) -> JSON | None:
     """``concept/{uuid}?v=full`` for the simulator's dictionary, or None when unknown."""
     for c in KINDS.values():
         if c.uuid == uuid:
-            return _concept_json(c)
+            return concept_json(c)
     for name, (ciel, snomed) in DIAGNOSES.items():
         if ciel_uuid(ciel) == uuid:
             maps = ((CIEL, str(ciel)), (SNOMED, snomed))
-            return _concept_json(Concept(str(ciel), name, "coded", maps=maps))
+            return concept_json(Concept(str(ciel), name, "coded", maps=maps))
     for value, (tf_uuid, name) in TRUE_FALSE.items():
         if tf_uuid == uuid:
-            return _concept_json(Concept(str(1065 if value else 1066), name, "group"))
+            return concept_json(Concept(str(1065 if value else 1066), name, "group"))
     return None
 
 
-def _concept_json(c: Concept) -> JSON:
+def concept_json(c: Concept) -> JSON:
+    """A concept in its full (or default) representation: datatype, class, mappings."""
     out: JSON = {
         **concept_ref(c.uuid, c.name),
         "datatype": {"display": _DATATYPES[c.datatype]},

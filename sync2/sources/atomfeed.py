@@ -69,6 +69,10 @@ REST_TYPES = {
     "allergy": "AllergyIntolerance",
     "drugorder": "MedicationRequest",
     "order": "MedicationRequest",
+    "testorder": "ServiceRequest",
+    "condition": "Condition",
+    "patientdiagnoses": "Condition",
+    "medicationdispense": "MedicationDispense",
 }
 #: The two feed dialects: Sync 2.0 (category + action, JSON links) and the classic atomfeed
 #: module as Bahmni publishes it (one category, no action, a REST path as content).
@@ -255,7 +259,10 @@ def _resource_of(link: str, category: str, dialect: str, where: str) -> tuple[st
         return _R4_NAMES.get(resource_type, resource_type), uuid
     rest = _REST_PATH.search(link)
     if rest:
-        return rest_resource(rest.group(1), where)
+        resource_type, uuid = rest_resource(rest.group(1), where)
+        if resource_type == "MedicationRequest" and category == "test_order":
+            resource_type = "ServiceRequest"  # a plain ``order/{uuid}`` path in the test feed
+        return resource_type, uuid
     found = _UUID.findall(link)
     if dialect == SYNC2_DIALECT and found and category in CATEGORY_TYPES:
         return CATEGORY_TYPES[category], found[-1]

@@ -150,6 +150,7 @@ class HttpTransport:
         username: str | None = None,
         password: str | None = None,
         token: str | None = None,
+        auth: httpx.Auth | None = None,
         config: HttpConfig | None = None,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -162,10 +163,9 @@ class HttpTransport:
         self.backoff_seconds = backoff_seconds
         self.max_retry_after = max_retry_after
         self.config = config or HttpConfig()  # type: ignore[call-arg]
-        auth: httpx.Auth | None = None
-        if token:
+        if auth is None and token:  # ``auth``: the caller's own scheme (a REST session)
             auth = BearerAuth(token)
-        elif username and password is not None:
+        elif auth is None and username and password is not None:
             auth = httpx.BasicAuth(username, password)
         verify: Any = _tls_verify(self.config) if client is None else True
         self._client = client or httpx.Client(

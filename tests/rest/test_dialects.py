@@ -99,3 +99,21 @@ def test_an_entry_fitting_no_dialect_says_why(
     with pytest.raises(BadFeedError, match=why) as info:
         read_entry(FeedEntry("tag:bad", "t", "", categories, content), PAGE)
     assert "tag:bad" in str(info.value) and PAGE in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("category", "path", "expected"),
+    [
+        ("condition", f"/openmrs/ws/rest/v1/condition/{U}?v=full", "Condition"),
+        ("diagnosis", f"/openmrs/ws/rest/v1/patientdiagnoses/{U}?v=full", "Condition"),
+        ("dispense", f"/openmrs/ws/rest/v1/medicationdispense/{U}", "MedicationDispense"),
+        ("drug_order", f"/openmrs/ws/rest/v1/order/{U}?v=full", "MedicationRequest"),
+        ("test_order", f"/openmrs/ws/rest/v1/order/{U}?v=full", "ServiceRequest"),
+        ("order", f"/openmrs/ws/rest/v1/testorder/{U}", "ServiceRequest"),
+    ],
+)
+def test_classic_history_entries_name_their_type(category: str, path: str, expected: str) -> None:
+    """A plain ``order/{uuid}`` is a drug order unless the test-order feed published it: a
+    void read as the wrong type would never reach the stored ServiceRequest."""
+    event = read_entry(FeedEntry("tag:h", "T", "", [category], path), PAGE)
+    assert (event.dialect, event.resource_type, event.uuid) == ("classic", expected, U)

@@ -8,13 +8,14 @@ configured base, and a link that repeats a page already read ends the search wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from mappers.openmrs_rest import concept_info
+from mappers.openmrs_rest import concept_info, display_of
+from mappers.openmrs_rest_clinical import creator_uuid
 from mappers.openmrs_rows import ConceptInfo
 
-from ..._errors import BadResponseError
+from ..._errors import BadResponseError, SourceAuthError
 from ..http import HttpTransport, rebase
 
 JSON = dict[str, Any]
@@ -28,6 +29,7 @@ class RestClient:
         self.transport = transport
         self.rest_base = f"{transport.base_url}/ws/rest/v1"
         self._concepts: dict[str, ConceptInfo] = {}
+        self._users: dict[str, str | None] = {}
 
     def read(self, kind: str, uuid: str) -> tuple[int, JSON | None]:
         """(status, object) of ``{kind}/{uuid}?v=full``: 404/410 come back with ``None``.
@@ -72,6 +74,20 @@ class RestClient:
                 raise BadResponseError(msg)
             if url is not None:
                 seen.add(url)
+
+    def user_names(self, objects: Iterable[JSON]) -> dict[str, str]:
+        """The person names of the users who created ``objects``, each user read once per
+        source (a user ref shows only the username). A user the sync account may not read
+        keeps its username."""
+        wanted = {u for o in objects if (u := creator_uuid(o))}
+        for uuid in sorted(wanted - self._users.keys()):
+            try:
+                _status, body = self.read("user", uuid)
+            except (SourceAuthError, BadResponseError):
+                body = None
+            name = display_of(body.get("person")) if body else None
+            self._users[uuid] = name
+        return {u: name for u in wanted if (name := self._users.get(u))}
 
     def concepts(self, uuids: set[str]) -> dict[str, ConceptInfo]:
         """Concepts by uuid, each fetched once per source (unknown ones are left out)."""

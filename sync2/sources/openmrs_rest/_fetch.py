@@ -3,6 +3,7 @@
 A read by uuid returns voided objects too, so a void shows as ``voided: true`` (a deleted object
 as 404): both become :class:`Gone`. Reads are batched where the API allows: once one object of a
 window is read, a search by its parent (``encounter?patient=``, ``visit?patient=``,
+``condition?patientUuid=``, ``patientdiagnoses?patientUuid=``, ``medicationdispense?patient=``,
 ``obs?encounter=``) brings its live siblings in one request. Which encounter an obs belongs to
 never changes, so it is remembered from every encounter read (:class:`Hints`), and an obs window
 whose encounters are known costs one search per encounter and no reads at all.
@@ -29,6 +30,11 @@ from mappers.openmrs_rest import (
     visit_from_rest,
 )
 from mappers.openmrs_rest_clinical import allergy_from_rest, order_from_rest
+from mappers.openmrs_rest_history import (
+    condition_from_rest,
+    diagnosis_from_rest,
+    dispense_from_rest,
+)
 
 from ..._errors import BadResponseError, TransientSourceError
 from .._base import Failure, FetchResult, Gone
@@ -49,6 +55,8 @@ class Hints:
     Encounter is a visit or an encounter) and obs uuid -> encounter uuid (bounded)."""
 
     visits: set[str] = field(default_factory=set)
+    #: Condition uuids the feed published as encounter diagnoses (read at ``patientdiagnoses``)
+    diagnoses: set[str] = field(default_factory=set)
     obs_encounter: OrderedDict[str, str] = field(default_factory=OrderedDict)
     #: allergy uuid -> patient uuid (an allergy is read below its patient)
     allergy_patient: dict[str, str] = field(default_factory=dict)
@@ -66,14 +74,34 @@ class Hints:
             self.obs_encounter.popitem(last=False)
 
 
-#: FHIR type -> [(REST kind, converter)], tried in order
-KINDS: dict[str, list[tuple[str, Callable[[JSON], JSON]]]] = {
-    "Patient": [("patient", lambda o: patient_from_rest(o, today=today()))],
-    "Practitioner": [("provider", practitioner_from_rest)],
-    "Location": [("location", location_from_rest)],
-    "Encounter": [("encounter", encounter_from_rest), ("visit", visit_from_rest)],
-    "MedicationRequest": [("order", lambda o: order_from_rest(o, now=utc_now()))],
-    "ServiceRequest": [("order", lambda o: order_from_rest(o, now=utc_now()))],
+Convert = Callable[[JSON, RestClient], JSON]
+#: FHIR type -> [(REST kind, converter)], tried in order (the client looks up what an object
+#: only refers to: who recorded a condition)
+KINDS: dict[str, list[tuple[str, Convert]]] = {
+    "Patient": [("patient", lambda o, _c: patient_from_rest(o, today=today()))],
+    "Practitioner": [("provider", lambda o, _c: practitioner_from_rest(o))],
+    "Location": [("location", lambda o, _c: location_from_rest(o))],
+    "Encounter": [
+        ("encounter", lambda o, _c: encounter_from_rest(o)),
+        ("visit", lambda o, _c: visit_from_rest(o)),
+    ],
+    "MedicationRequest": [("order", lambda o, _c: order_from_rest(o, now=utc_now()))],
+    "ServiceRequest": [("order", lambda o, _c: order_from_rest(o, now=utc_now()))],
+    "Condition": [
+        ("condition", lambda o, c: condition_from_rest(o, c.user_names([o]))),
+        ("patientdiagnoses", lambda o, c: diagnosis_from_rest(o, c.user_names([o]))),
+    ],
+    "MedicationDispense": [("medicationdispense", lambda o, _c: dispense_from_rest(o))],
+}
+
+#: REST kind -> (patient parameter, other parameters) of the search that lists a patient's
+#: live objects of that kind, every one (a condition search lists active ones by default)
+BY_PATIENT: dict[str, tuple[str, dict[str, str]]] = {
+    "encounter": ("patient", {}),
+    "visit": ("patient", {}),
+    "condition": ("patientUuid", {"includeInactive": "true"}),
+    "patientdiagnoses": ("patientUuid", {}),
+    "medicationdispense": ("patient", {}),
 }
 
 
@@ -111,7 +139,9 @@ def fetch(
     while pending:
         uuid = next(iter(pending))
         pending.pop(uuid)
-        order = sorted(kinds, key=lambda k: k[0] != "visit") if uuid in hints.visits else kinds
+        first = "visit" if uuid in hints.visits else None
+        first = "patientdiagnoses" if uuid in hints.diagnoses else first
+        order = sorted(kinds, key=lambda k: k[0] != first) if first else kinds
         try:
             _fetch_one(client, resource_type, uuid, order, result, pending, hints)
         except _READ_ERRORS as exc:
@@ -125,12 +155,13 @@ def _fetch_one(
     client: RestClient,
     resource_type: str,
     uuid: str,
-    kinds: list[tuple[str, Callable[[JSON], JSON]]],
+    kinds: list[tuple[str, Convert]],
     result: FetchResult,
     pending: dict[str, None],
     hints: Hints,
 ) -> None:
-    """Read one object; for an encounter or visit, also its patient's other pending ones."""
+    """Read one object and, by one search, its patient's other pending ones where the API
+    lists a patient's objects of that kind (:data:`BY_PATIENT`)."""
     for kind, convert in kinds:
         _status, body = client.read(kind, uuid)
         if body is None:
@@ -141,12 +172,13 @@ def _fetch_one(
             return
         siblings = [body]
         patient = uuid_of(body.get("patient"))
-        if resource_type == "Encounter" and patient and pending:
-            siblings.extend(client.search(kind, {"patient": patient}))
+        if kind in BY_PATIENT and patient and pending:
+            key, extra = BY_PATIENT[kind]
+            siblings.extend(client.search(kind, {key: patient, **extra}))
         for item in siblings:
             item_uuid = uuid_of(item)
             if item_uuid == uuid or (item_uuid in pending and not is_voided(item)):
-                result.found.setdefault(str(item_uuid), convert(item))
+                result.found.setdefault(str(item_uuid), convert(item, client))
                 hints.remember_obs(_dicts(item.get("obs")), item_uuid)
         return
     result.gone.append(Gone(resource_type, uuid, "deleted"))
@@ -226,7 +258,10 @@ def _fetch_allergies(client: RestClient, wanted: list[str], hints: Hints) -> Fet
             elif is_voided(body):
                 result.gone.append(Gone("AllergyIntolerance", uuid, "voided"))
             else:
-                result.found[uuid] = allergy_from_rest(body, now=utc_now(), patient_uuid=patient)
+                users = client.user_names([body])
+                result.found[uuid] = allergy_from_rest(
+                    body, now=utc_now(), patient_uuid=patient, users=users
+                )
         except _READ_ERRORS as exc:
             result.failures.append(_failure("AllergyIntolerance", uuid, exc))
     return result
