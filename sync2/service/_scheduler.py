@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_PROBLEM_ENTRIES = 100
 #: After the grace period, how long runs get to reach their next checkpoint (one batch).
 CHECKPOINT_WAIT_SECONDS = 30.0
+SCHEDULER = "scheduler"  # the actor of scheduled runs
 
 
 class RunStopped(Sync2Error):
@@ -155,6 +156,7 @@ class Scheduler:
         self.use_leases = supports_leases(self.store)
         self._clock = clock
         self._interval_override: float | None = None
+        self._own_run_ended: dict[str, float] = {}  # wall clock, as the audit's times
         self._locks = {sc.id: threading.Lock() for sc in pipeline.config.sources}
         self._states = {
             sc.id: SourceState(state="idle" if sc.enabled else "disabled")
@@ -274,8 +276,9 @@ class Scheduler:
 
     def _scheduled_run(self, source_id: str) -> None:
         try:
-            summary = self.run_source(source_id, actor="scheduler", retry=True)
-            if summary is None:  # leased elsewhere: look again when that lease could expire
+            summary = self.run_source(source_id, actor=SCHEDULER, retry=True)
+            if summary is None and self._states[source_id].state == "leased-elsewhere":
+                # look again when that lease could expire
                 retry_at = self._clock() + min(self._interval(source_id), self.lease_ttl_seconds)
                 state = self._states[source_id]
                 state.next_due = min(state.next_due or retry_at, retry_at)
@@ -342,11 +345,37 @@ class Scheduler:
                 if not keeper.acquire():
                     state.state = "leased-elsewhere"
                     return None
+                if actor == SCHEDULER and self._synced_elsewhere_lately(source_id):
+                    keeper.release()
+                    return None
             try:
                 return self._run_locked(source_id, actor, retry, keeper)
             finally:
                 if keeper is not None:
                     keeper.release()
+
+    def _synced_elsewhere_lately(self, source_id: str) -> bool:
+        """True when the audit shows another worker's successful run within the interval.
+
+        A lease keeps two workers from syncing one hospital at the same moment, not one after
+        the other: without this look, every worker whose timer fell due ran the hospital again as
+        soon as the previous holder let go (1.6-2.7 runs per interval with three workers,
+        docs/scaling.md). The run's own audit line (wall-clock time) is the shared clock; on a
+        skip, this worker looks again one interval after that run ended. Hosts' clocks are
+        assumed in step to well within an interval.
+        """
+        try:
+            last = self.store.list_audit(limit=1, kind="sync", source=source_id)
+        except StoreError as exc:  # unsure: run, as before (the lease still guards it)
+            log.warning("could not read the last run of %s: %s", source_id, exc)
+            return False
+        if not last or last[0].ts <= self._own_run_ended.get(source_id, float("-inf")):
+            return False  # none yet, or this worker's own run: its timer is right already
+        wait = last[0].ts + self._interval(source_id) - time.time()
+        if wait <= 0:
+            return False
+        self._states[source_id].next_due = self._clock() + wait
+        return True
 
     def _run_locked(
         self, source_id: str, actor: str, retry: bool, keeper: LeaseKeeper | None
@@ -369,6 +398,7 @@ class Scheduler:
 
         try:
             summary = self.pipeline.sync_source(source_id, progress=_checkpoint, actor=actor)
+            self._own_run_ended[source_id] = time.time()
         except Exception as exc:  # a bug or an untranslated error: record it, keep scheduling
             log.exception("run crashed", extra={"source": source_id})
             summary = SyncSummary(source=source_id, ok=False, error=f"{type(exc).__name__}: {exc}")

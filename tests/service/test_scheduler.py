@@ -145,6 +145,39 @@ def test_two_workers_share_sources_through_leases(tmp_path: Any) -> None:
         store.close()
 
 
+def test_two_workers_run_a_hospital_once_per_interval_not_once_each(tmp_path: Any) -> None:
+    """A lease stops two workers syncing at once; the audit stops them syncing one after the other.
+
+    Expected from the clock alone: in ``elapsed`` seconds a hospital due every ``interval``
+    seconds runs at most ``elapsed / interval + 1`` times, whichever worker runs it (each worker
+    alone would run it that often, so two without the shared look run it about twice as often).
+    """
+    interval = 0.4
+    config = _config(tmp_path, a=interval)
+    sources = [_SlowSource("a", hold=0.02), _SlowSource("a", hold=0.02)]
+    stores = [open_store(config.passport.store) for _ in sources]
+    workers = [
+        Scheduler(Pipeline(config, st, sources={"a": src}), owner=f"w{i}", tick=0.01)
+        for i, (st, src) in enumerate(zip(stores, sources, strict=True))
+    ]
+    try:
+        started = time.monotonic()
+        for worker in workers:  # the workers' timers out of step, as real ones are
+            worker.start()
+            time.sleep(interval / 2)
+        time.sleep(8 * interval)
+        for worker in workers:
+            worker.stop()
+        elapsed = time.monotonic() - started
+        runs = sum(src.runs for src in sources)
+        assert runs >= 2, "the hospital was synced"
+        assert runs <= elapsed / interval + 1, (runs, elapsed)
+        assert max(src.max_active for src in sources) == 1
+    finally:
+        for st in stores:
+            st.close()
+
+
 def test_scheduler_prunes_the_audit_by_retention(tmp_path: Any) -> None:
     config = _config(tmp_path, a=60)
     with open_store(config.passport.store) as store:
