@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+
+#: phase name -> (module, function) of the parts that live in their own module
+_LAZY = {
+    "mysql": ("_mysql", "mysql_phase"),
+    "face": ("_face", "face_phase"),
+    "rest": ("_rest", "rest_phase"),
+    "cost": ("_cost", "cost_phase"),
+    "clinical": ("_clinical", "clinical_phase"),
+    "mongo": ("_mongo", "mongo_phase"),
+}
 
 
 def main(argv: list[str]) -> int:
@@ -16,18 +27,10 @@ def main(argv: list[str]) -> int:
         from ._phases import PHASES
 
         name, args = argv[1], json.loads(argv[2])
-        if name == "mysql":
-            from ._mysql import mysql_phase
-
-            result = mysql_phase(args)
-        elif name == "face":
-            from ._face import face_phase
-
-            result = face_phase(args)
-        elif name == "rest":
-            from ._rest import rest_phase
-
-            result = rest_phase(args)
+        if name in _LAZY:  # imported only when run: each brings its own dependencies
+            module_name, function = _LAZY[name]
+            module = importlib.import_module(f"sync2.bench.{module_name}")
+            result = getattr(module, function)(args)
         else:
             result = PHASES[name](args)
         print(json.dumps(result, default=str), flush=True)

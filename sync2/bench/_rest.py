@@ -2,8 +2,9 @@
 
 Runs in its own process (``python -m sync2.bench phase rest ARGS``) against a simulator child
 process switched to the classic feed dialect with fhir2 off. REST has no snapshot, so the sync
-walks the whole feed; it reports obs/s and how many HTTP requests (feed pages included) it took
-per 1,000 obs, the figure the obs batching (``obs?encounter=``) is there to keep down.
+walks the whole feed; it reports obs/s and the HTTP requests (feed pages included) and response
+bytes per 1,000 obs, counted at the hospital as part (g) counts them: the figure the obs batching
+(``obs?encounter=``) is there to keep down.
 """
 
 from __future__ import annotations
@@ -16,20 +17,10 @@ from typing import Any
 
 from ..config import Config, HttpConfig, MatchingConfig, PassportConfig, SourceConfig
 from ..pipeline import Pipeline
-from ..sources.http import HttpTransport, Response
 from ..sources.openmrs_rest import OpenMRSRestSource
 from ..store import open_store
-from ._simulators import simulators
-
-
-class _CountingTransport(HttpTransport):
-    """Counts calls (a call's own retries count once: they are the server's doing)."""
-
-    calls = 0
-
-    def get(self, url: str, **kwargs: Any) -> Response:
-        self.calls += 1
-        return super().get(url, **kwargs)
+from ._simulators import simulator_process
+from ._sync20 import per_1000
 
 
 def rest_phase(args: dict[str, Any]) -> dict[str, Any]:
@@ -43,8 +34,8 @@ def rest_phase(args: dict[str, Any]) -> dict[str, Any]:
         "feed_dialect": "classic",
         "fhir": False,
     }
-    with simulators(spec) as servers:
-        s = servers[0]
+    with simulator_process(spec) as child:
+        s = child.servers[0]
         source_config = SourceConfig(  # type: ignore[call-arg]
             id=s["id"],
             name=s["name"],
@@ -53,11 +44,7 @@ def rest_phase(args: dict[str, Any]) -> dict[str, Any]:
             username=s["username"],
             password=s["password"],
         )
-        http = HttpConfig()  # type: ignore[call-arg]
-        transport = _CountingTransport(
-            s["url"], username=s["username"], password=s["password"], config=http
-        )
-        source = OpenMRSRestSource(source_config, http, transport=transport)
+        source = OpenMRSRestSource(source_config, HttpConfig())  # type: ignore[call-arg]
         store_url = f"sqlite:///{workdir / 'rest.db'}"
         config = Config(  # type: ignore[call-arg]
             passport=PassportConfig(store=store_url),  # type: ignore[call-arg]
@@ -66,10 +53,12 @@ def rest_phase(args: dict[str, Any]) -> dict[str, Any]:
         )
         store = open_store(store_url)
         pipeline = Pipeline(config, store, sources={s["id"]: source})
+        child.ask("reset")
         t0 = time.perf_counter()
         summaries = pipeline.sync_all()
         wall = time.perf_counter() - t0
         pipeline.close()
+        served = child.cost()
     obs = store.count_records(s["id"], "Observation", valid_only=True)
     store.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -79,7 +68,9 @@ def rest_phase(args: dict[str, Any]) -> dict[str, Any]:
         "expected_obs": s["observations"],
         "wall_s": wall,
         "obs_per_s": obs / wall if wall else 0.0,
-        "requests": transport.calls,
-        "requests_per_1000_obs": 1000 * transport.calls / obs if obs else None,
+        "requests": served.get("requests", 0),
+        "bytes": served.get("bytes", 0),
+        "served": served,
+        **per_1000(served, obs),
         "peak_rss_mb": usage.ru_maxrss / 1024,
     }

@@ -137,7 +137,7 @@ def run(
 @app.command()
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke test.")] = False,
-    parts: Annotated[str, typer.Option(help="Which parts, e.g. abcderp.")] = "abcderp",
+    parts: Annotated[str, typer.Option(help="Which parts, e.g. abcdegkmrp.")] = "abcdegkmrp",
     backfill_obs: Annotated[
         int | None, typer.Option(help="Size of (a): total obs over its hospitals.")
     ] = None,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 
 from sync2.bench._run import render_table
-from sync2.bench._targets import MET, MISSED, NOT_MEASURED, TARGETS, verdicts
+from sync2.bench._targets import CLINICAL_ROWS, MET, MISSED, NOT_MEASURED, TARGETS, verdicts
 
 #: Figures of the run quoted in the performance issue (hand-copied, not computed here).
 ISSUE_RUN = {
@@ -16,7 +18,7 @@ ISSUE_RUN = {
 }
 
 
-def _by_measure(results: dict) -> dict[tuple[str, str], dict]:
+def _by_measure(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(row["part"], row["measure"]): row for row in verdicts(results)}
 
 
@@ -43,3 +45,32 @@ def test_no_target_is_dropped_from_the_printed_table() -> None:
             assert target.measure in text, target.measure
         if not results:
             assert text.count(NOT_MEASURED) == len(TARGETS)
+
+
+def test_hospital_cost_and_clinical_rows_get_their_verdicts() -> None:
+    steps = [{"resource_type": t, "records": 10, "expected": 10} for t in CLINICAL_ROWS]
+    steps[3] = {**steps[3], "records": 9}  # one type lost a record
+    results = {
+        "hospital_cost": {
+            "snapshot": {"requests_per_1000_obs": 28.0},
+            "incremental": {"requests_per_1000_obs": 2500.0},
+        },
+        "rest": {"requests_per_1000_obs": 1055.0},
+        "clinical": {"steps": steps},
+        "mongo": {"skipped": "nx-27017 is not installed"},
+    }
+    rows = _by_measure(results)
+    snapshot = rows[
+        ("(g) hospital cost", "fhir2 snapshot: requests per 1,000 obs (Sync 2.0: 2,200)")
+    ]
+    assert snapshot["verdict"] == MET and snapshot["value"] == 28.0
+    incremental = (
+        "(g) hospital cost",
+        "fhir2 incremental: requests per 1,000 obs (Sync 2.0: 2,200)",
+    )
+    assert rows[incremental]["verdict"] == MISSED
+    rest = rows[("(g) hospital cost", "REST first sync: requests per 1,000 obs (Sync 2.0: 2,200)")]
+    assert rest["verdict"] == MET
+    clinical = rows[("(k) clinical types", "types with their own row, count = simulator's (of 7)")]
+    assert clinical["value"] == len(CLINICAL_ROWS) - 1 and clinical["verdict"] == MISSED
+    assert rows[("storage", "bytes per obs, MongoDB")]["verdict"] == NOT_MEASURED
