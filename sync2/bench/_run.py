@@ -42,7 +42,7 @@ class BenchPlan:
     clinical_hospitals: int = 2  # (k)
     clinical_patients: int = 1500
     clinical_obs_per_patient: int = 6
-    mongo_patients: int = 60  # (m): one hospital, 50 obs a patient
+    mongo_patients: int = 20  # (m): one hospital, 50 obs a patient (nx-27017 slows as it grows)
     rest_patients: int = 200  # (r): one REST-only hospital, 20 obs a patient
     face_obs: int = 100_000  # (p): obs in the district passport its FHIR face serves
     parts: tuple[str, ...] = tuple(ALL_PARTS)
