@@ -22,6 +22,7 @@ from ..pipeline import Pipeline
 from ..store import open_store
 from ..testing.mariadb import MariaDBServer, MariaDBUnavailable, create_openmrs_schema
 from ..testing.openmrs_data import NATIONAL_ID_TYPE, HospitalPlan, write_hospital
+from ._phases import SQLITE_BYTES, passport_bytes
 
 _DATABASE = "openmrs"
 _RO_USER, _RO_PASSWORD = "sync_ro", "bench-ro-pw"
@@ -121,7 +122,11 @@ def _sync(dsn: str, passport: Path) -> dict[str, Any]:
         failed = store.counts().get("failed_events", 0)
     finally:
         store.close()
+    size = passport_bytes(passport)
     return {
+        "passport_bytes": size,
+        "bytes_per_obs": size / valid if valid else None,
+        "bytes_measured_as": SQLITE_BYTES,
         "driver": pipeline_driver,
         "obs": valid,
         "not_valid_obs": stored - valid,

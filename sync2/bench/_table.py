@@ -83,7 +83,10 @@ def _mysql(results: dict[str, Any]) -> Rows:
     if e and "skipped" in e:
         return [("(e) MySQL 1.x", "skipped", e["skipped"])]
     if e:
-        return [("(e) MySQL 1.x", f"{_fmt(e.get('obs'))} obs", f"{_fmt(e.get('obs_per_s'))} obs/s")]
+        return [
+            ("(e) MySQL 1.x", f"{_fmt(e.get('obs'))} obs", f"{_fmt(e.get('obs_per_s'))} obs/s"),
+            ("", "SQLite bytes per obs (passport file / obs)", _fmt(e.get("bytes_per_obs"))),
+        ]
     return []
 
 
