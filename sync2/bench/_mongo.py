@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
@@ -42,9 +42,14 @@ MEASURED_AS = (
 )
 
 
-def _with_database(uri: str, database: str) -> str:
+def with_database(uri: str, database: str) -> str:
+    """``uri`` naming ``database`` instead; the user still authenticates where the URI said
+    (a URI's database is also its default ``authSource``, so that is kept explicit)."""
     parts = urlsplit(uri)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(key.lower() == "authsource" for key, _ in query):
+        query.append(("authSource", parts.path.strip("/") or "admin"))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", urlencode(query), ""))
 
 
 @contextmanager
@@ -56,7 +61,7 @@ def _server() -> Iterator[tuple[str, Callable[[str], str]]]:
 
         def url(database: str) -> str:
             created.append(database)
-            return _with_database(uri, database)
+            return with_database(uri, database)
 
         try:
             yield f"MongoDB from {URI_ENV}", url

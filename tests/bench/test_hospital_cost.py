@@ -1,4 +1,4 @@
-"""Part (g)'s instruments: the hospital-side counter and the Sync 2.0 walk.
+"""The new parts' instruments: (g)'s hospital-side counter and Sync 2.0 walk, (m)'s server URI.
 
 The counter is checked against what a client received over real HTTP; the Sync 2.0 walk against
 the feed lengths the hospital holds (5 entries a page, two GETs an entry, as the issue states).
@@ -75,3 +75,25 @@ def test_the_sync20_walk_after_a_mark_covers_only_the_new_entries(server: Hospit
             f"{server.url}/ws/atomfeed/observation/{math.ceil(after['observation'] / 5)}"
         )
     assert cost["feed_bytes"] >= len(last.content) > 0
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        (
+            "mongodb://u:p@db.example:27017/?tls=true",
+            "mongodb://u:p@db.example:27017/bench?tls=true&authSource=admin",
+        ),
+        (
+            "mongodb://u:p@db.example/passport?authSource=users",
+            "mongodb://u:p@db.example/bench?authSource=users",
+        ),
+        ("mongodb://db.example/passport", "mongodb://db.example/bench?authSource=passport"),
+    ],
+)
+def test_a_real_servers_uri_names_the_benchs_database_and_keeps_the_users(
+    uri: str, expected: str
+) -> None:
+    from sync2.bench._mongo import with_database
+
+    assert with_database(uri, "bench") == expected
