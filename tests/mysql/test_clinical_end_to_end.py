@@ -3,8 +3,6 @@ the passport holds what the database holds, edits propagate, a re-sync writes no
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -86,10 +84,8 @@ class Hospital:
         return summary
 
     def records(self) -> dict[str, dict[str, Any]]:
-        db = sqlite3.connect(self.passport)
-        docs = [json.loads(d) for (d,) in db.execute("SELECT doc FROM medicalrecords")]
-        db.close()
-        return {d["uuid"]: d for d in docs if d["resource_type"] in CLINICAL}
+        # through the store's read API: the stored form of a record is compressed
+        return {d["uuid"]: d for t in CLINICAL for d in self.store.find_records("h1", t)}
 
     def expected(self, sql: str) -> dict[str, str]:
         """uuid -> record type of the live clinical rows of the passport's patients."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from datetime import date
 
 import pytest
@@ -24,8 +22,7 @@ def test_fixture_database_end_to_end_into_sqlite(openmrs, tmp_path):
     summary = Pipeline(config, store, sources={"h1": source}).sync_source("h1")
     assert summary.ok, summary.error
     assert summary.written > 0
-    db = sqlite3.connect(tmp_path / "passport.db")
-    docs = [json.loads(d) for (d,) in db.execute("SELECT doc FROM medicalrecords")]
+    docs = store.find_records("h1", "Observation")
     weight = next(d for d in docs if d["uuid"] == "2f616900-5e7c-4667-9a7f-dcb260abf1de")
     assert weight["name"] == "Weight"
     assert (weight["value"], weight["unit"]) in (("55", "kg"), ("55.0", "kg"), (55, "kg"))

@@ -14,7 +14,7 @@ from .._changes import (
     mongo_filter,
 )
 from ._conn import MongoBase
-from ._docs import _DOC_HIDDEN, _RECORD_HIDDEN, _strip
+from ._docs import _DOC_HIDDEN, _record_out, _strip
 
 
 class MongoChangeReads(MongoBase):
@@ -37,7 +37,7 @@ class MongoChangeReads(MongoBase):
             return []
         self._index_changes()
         order = MONGO_LINK_ORDER if links else MONGO_RECORD_ORDER
-        hidden = (_DOC_HIDDEN | {"updated_at"}) if links else _RECORD_HIDDEN
+        hidden = _DOC_HIDDEN | {"updated_at"}
         with self._errors("read"):
             docs = (
                 self._col(collection)
@@ -48,7 +48,7 @@ class MongoChangeReads(MongoBase):
             )
             out = []
             for doc in docs:
-                item = _strip(doc, hidden)
+                item = _strip(doc, hidden) if links else _record_out(doc)
                 item["changed_at"] = mongo_changed_at(doc, links=links)
                 out.append(item)
             return out

@@ -9,8 +9,18 @@ from pymongo import ASCENDING, DESCENDING
 
 from mappers.documents import INVALID_STATUSES
 
+from .._codec import MONGO_PACKED
 from ._conn import MongoBase
-from ._docs import _DOC_HIDDEN, _HIDDEN, _RECORD_HIDDEN, _not, _record_set, _strip, _utcnow
+from ._docs import (
+    _DOC_HIDDEN,
+    _HIDDEN,
+    PACKED,
+    _not,
+    _record_out,
+    _record_set,
+    _strip,
+    _utcnow,
+)
 
 
 class MongoReads(MongoBase):
@@ -83,7 +93,7 @@ class MongoReads(MongoBase):
             docs = self._col("medicalrecords").find(
                 {"source": source, "resource_type": resource_type, "uuid": {"$in": wanted}}
             )
-            return {d["uuid"]: _strip(d, _RECORD_HIDDEN) for d in docs}
+            return {d["uuid"]: _record_out(d) for d in docs}
 
     def records_for_patient(
         self, patient_id: str, *, include_invalid: bool = True
@@ -97,14 +107,14 @@ class MongoReads(MongoBase):
                 .find(query)
                 .sort([("effective", DESCENDING), ("source", ASCENDING), ("uuid", ASCENDING)])
             )
-            return [_strip(d, _RECORD_HIDDEN) for d in docs]
+            return [_record_out(d) for d in docs]
 
     def find_records(self, source: str, resource_type: str, **equals: Any) -> list[dict[str, Any]]:
         with self._errors("read"):
             docs = self._col("medicalrecords").find(
                 {"source": source, "resource_type": resource_type, **equals}
             )
-            return [_strip(d, _RECORD_HIDDEN) for d in docs]
+            return [_record_out(d) for d in docs]
 
     def count_records(self, source: str, resource_type: str, *, valid_only: bool = False) -> int:
         query: dict[str, Any] = {"source": source, "resource_type": resource_type}
@@ -148,12 +158,18 @@ class MongoReads(MongoBase):
             doc = self._col("medicalrecords").find_one(key)
             if doc is None:
                 return False
-            merged = {**_strip(doc, _RECORD_HIDDEN), **changes}
+            merged = {**_record_out(doc), **changes}
             projection = _record_set(merged)
             fields = {**changes, "updatedAt": _utcnow()}
-            for derived in ("version_num", "patientId", "createdBy"):
+            for derived in ("version_num", "patientId", "createdBy", PACKED):
                 fields[derived] = projection[derived]
-            self._col("medicalrecords").update_one(key, {"$set": fields})
+            for packed in MONGO_PACKED:  # now inside PACKED (a document older than it)
+                fields.pop(packed, None)
+            unset = {k: "" for k in MONGO_PACKED if k in doc}
+            update: dict[str, Any] = {"$set": fields}
+            if unset:
+                update["$unset"] = unset
+            self._col("medicalrecords").update_one(key, update)
         return True
 
     def get_doctors(self, source: str, uuids: Iterable[str]) -> dict[str, dict[str, Any]]:

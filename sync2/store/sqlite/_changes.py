@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from .._changes import SQLITE_INDEXES, ChangeScan, sqlite_where
-from ._conn import SQLiteBase
+from ._conn import RECORD_SELECT, SQLiteBase, _record_row
 
 
 class SQLiteChangeReads(SQLiteBase):
@@ -33,13 +33,15 @@ class SQLiteChangeReads(SQLiteBase):
         self._index_changes()
         where, params = sqlite_where(scan, links=links)
         order = "updated_at, source, uuid" if links else "updated_at, source, resource_type, uuid"
+        columns = "doc" if links else RECORD_SELECT
         rows = self._query(
-            f"SELECT doc, updated_at FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT updated_at, {columns} FROM {table} WHERE {where} ORDER BY {order} "
+            "LIMIT ? OFFSET ?",
             [*params, limit, max(0, offset)],
         )
         out = []
-        for doc, changed_at in rows:
-            item = orjson.loads(doc)
+        for changed_at, *row in rows:
+            item = orjson.loads(row[0]) if links else _record_row(tuple(row))
             item["changed_at"] = changed_at
             out.append(item)
         return out

@@ -18,6 +18,7 @@ import orjson
 from mappers.documents import RecordDoc
 
 from ..._errors import StoreError
+from .._codec import KEY_FIELDS, record_from_row
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS patients (
@@ -73,19 +74,19 @@ CREATE TABLE IF NOT EXISTS leases (
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-_RECORD_COLUMNS = {
-    "patient_id",
-    "patient_uuid",
-    "type",
-    "status",
-    "effective",
-    "encounter_uuid",
-    "content_hash",
-}
+#: The record fields kept as columns of ``medicalrecords``; the rest is the ``doc`` frame.
+_RECORD_COLUMNS = frozenset(KEY_FIELDS)
+#: The select list of a whole record, read back with :func:`_record_row`.
+RECORD_SELECT = ", ".join((*KEY_FIELDS, "doc"))
 
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
+
+
+def _record_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A record dict from a row selected with ``RECORD_SELECT``."""
+    return record_from_row(dict(zip(KEY_FIELDS, row, strict=False)), row[-1])
 
 
 def _record_from_dict(doc: dict[str, Any]) -> RecordDoc:

@@ -7,8 +7,17 @@ from typing import Any
 
 import orjson
 
+from .._codec import KEY_FIELDS, record_blob
 from .._types import now_ts
-from ._conn import _FIELD_NAME, _RECORD_COLUMNS, SQLiteBase, _chunks, _dumps
+from ._conn import (
+    _FIELD_NAME,
+    _RECORD_COLUMNS,
+    RECORD_SELECT,
+    SQLiteBase,
+    _chunks,
+    _dumps,
+    _record_row,
+)
 
 
 class SQLiteReads(SQLiteBase):
@@ -85,33 +94,37 @@ class SQLiteReads(SQLiteBase):
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(list(uuids), 500):
             marks = ",".join("?" * len(chunk))
-            for uuid, doc in self._query(
-                f"SELECT uuid, doc FROM medicalrecords WHERE source=? AND resource_type=? "
+            for row in self._query(
+                f"SELECT {RECORD_SELECT} FROM medicalrecords WHERE source=? AND resource_type=? "
                 f"AND uuid IN ({marks})",
                 (source, resource_type, *chunk),
             ):
-                found[uuid] = orjson.loads(doc)
+                found[row[2]] = _record_row(row)
         return found
 
     def records_for_patient(
         self, patient_id: str, *, include_invalid: bool = True
     ) -> list[dict[str, Any]]:
-        sql = "SELECT doc FROM medicalrecords WHERE patient_id=?"
+        sql = f"SELECT {RECORD_SELECT} FROM medicalrecords WHERE patient_id=?"
         if not include_invalid:
             sql += " AND status NOT IN ('entered-in-error', 'superseded')"
         sql += " ORDER BY effective DESC, source, uuid"
-        return [orjson.loads(d) for (d,) in self._query(sql, (patient_id,))]
+        return [_record_row(row) for row in self._query(sql, (patient_id,))]
 
     def find_records(self, source: str, resource_type: str, **equals: Any) -> list[dict[str, Any]]:
-        sql = "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=?"
+        """Records matching ``equals``: key fields in SQL, any other field on the decoded
+        record (the rest of a record is one compressed value, not queryable in SQL)."""
+        sql = f"SELECT {RECORD_SELECT} FROM medicalrecords WHERE source=? AND resource_type=?"
         params: list[Any] = [source, resource_type]
+        rest: dict[str, Any] = {}
         for key, value in equals.items():
             if key in _RECORD_COLUMNS:
                 sql += f" AND {key} IS ?"
+                params.append(value)
             else:
-                sql += f" AND json_extract(doc, '$.{key}') IS ?"
-            params.append(value)
-        return [orjson.loads(d) for (d,) in self._query(sql, params)]
+                rest[key] = value
+        docs = (_record_row(row) for row in self._query(sql, params))
+        return [d for d in docs if all(d.get(k) == v for k, v in rest.items())]
 
     def count_records(self, source: str, resource_type: str, *, valid_only: bool = False) -> int:
         sql = "SELECT COUNT(*) FROM medicalrecords WHERE source=? AND resource_type=?"
@@ -139,23 +152,22 @@ class SQLiteReads(SQLiteBase):
     ) -> bool:
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=? AND uuid=?",
+                f"SELECT {RECORD_SELECT} FROM medicalrecords "
+                "WHERE source=? AND resource_type=? AND uuid=?",
                 (source, resource_type, uuid),
             ).fetchone()
             if row is None:
                 return False
-            doc = orjson.loads(row[0])
+            doc = _record_row(row)
             doc.update(changes)
+            doc.update(source=source, resource_type=resource_type, uuid=uuid)
             conn.execute(
-                "UPDATE medicalrecords SET doc=?, status=?, type=?, effective=?, content_hash=?, "
-                "patient_id=?, updated_at=? WHERE source=? AND resource_type=? AND uuid=?",
+                "UPDATE medicalrecords SET doc=?, patient_id=?, patient_uuid=?, type=?, status=?, "
+                "effective=?, encounter_uuid=?, content_hash=?, updated_at=? "
+                "WHERE source=? AND resource_type=? AND uuid=?",
                 (
-                    _dumps(doc),
-                    doc.get("status"),
-                    doc.get("type"),
-                    doc.get("effective"),
-                    doc.get("content_hash"),
-                    doc.get("patient_id"),
+                    record_blob(doc),
+                    *(doc.get(k) for k in KEY_FIELDS[3:]),
                     now_ts(),
                     source,
                     resource_type,

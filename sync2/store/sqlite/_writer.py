@@ -14,6 +14,7 @@ import orjson
 
 from mappers.documents import DoctorDoc, LocationDoc, PatientDoc, RecordDoc
 
+from .._codec import record_blob
 from .._rules import status_is_kept, version_number
 from .._types import (
     ApplyResult,
@@ -24,7 +25,7 @@ from .._types import (
     ParkedRecord,
     StatusChange,
 )
-from ._conn import _dumps, _record_from_dict
+from ._conn import RECORD_SELECT, _dumps, _record_from_dict, _record_row
 
 
 class SQLiteWriter:
@@ -100,7 +101,7 @@ class SQLiteWriter:
                 r.encounter_uuid,
                 version_number(r.version),
                 r.content_hash,
-                _dumps(r.to_dict()),
+                record_blob(r),
                 now,
             )
             for r in records
@@ -146,37 +147,31 @@ class SQLiteWriter:
 
     def status(self, change: StatusChange) -> None:
         key = (change.source, change.resource_type, change.uuid)
-        table = "medicalrecords"
         row = self.conn.execute(
-            "SELECT doc FROM medicalrecords WHERE source=? AND resource_type=? AND uuid=?", key
-        ).fetchone()
-        if row is None:  # maybe parked, waiting for its patient: it must not attach as valid
-            table = "parked"
-            row = self.conn.execute(
-                "SELECT doc FROM parked WHERE source=? AND resource_type=? AND uuid=?", key
-            ).fetchone()
-            if row is None:
-                return
-        doc = orjson.loads(row[0])
-        if status_is_kept(
-            doc.get("status"), doc.get("superseded_by"), change.status, change.superseded_by
-        ):
-            return
-        doc["status"] = change.status
-        doc["superseded_by"] = change.superseded_by
-        if change.reason:
-            doc.setdefault("warnings", []).append(change.reason)
-        if table == "parked":
-            self.conn.execute(
-                "UPDATE parked SET doc=? WHERE source=? AND resource_type=? AND uuid=?",
-                (_dumps(doc), *key),
-            )
-            return
-        self.conn.execute(
-            "UPDATE medicalrecords SET status=?, doc=?, updated_at=? "
+            f"SELECT {RECORD_SELECT} FROM medicalrecords "
             "WHERE source=? AND resource_type=? AND uuid=?",
-            (change.status, _dumps(doc), self.now, *key),
-        )
+            key,
+        ).fetchone()
+        if row is not None:
+            doc = _record_row(row)
+            if _change_status(doc, change):
+                self.conn.execute(
+                    "UPDATE medicalrecords SET status=?, doc=?, updated_at=? "
+                    "WHERE source=? AND resource_type=? AND uuid=?",
+                    (change.status, record_blob(doc), self.now, *key),
+                )
+            return
+        # maybe parked, waiting for its patient: it must not attach as valid
+        row = self.conn.execute(
+            "SELECT doc FROM parked WHERE source=? AND resource_type=? AND uuid=?", key
+        ).fetchone()
+        if row is not None:
+            doc = orjson.loads(row[0])
+            if _change_status(doc, change):
+                self.conn.execute(
+                    "UPDATE parked SET doc=? WHERE source=? AND resource_type=? AND uuid=?",
+                    (_dumps(doc), *key),
+                )
 
     def parked(self, parked: Sequence[ParkedRecord]) -> None:
         for item in parked:
@@ -276,3 +271,16 @@ class SQLiteWriter:
             "updated_at=excluded.updated_at",
             (cursor.source, cursor.stream, _dumps(cursor.value), self.now),
         )
+
+
+def _change_status(doc: dict[str, Any], change: StatusChange) -> bool:
+    """Apply ``change`` to a stored record dict; False when the stored status is kept."""
+    if status_is_kept(
+        doc.get("status"), doc.get("superseded_by"), change.status, change.superseded_by
+    ):
+        return False
+    doc["status"] = change.status
+    doc["superseded_by"] = change.superseded_by
+    if change.reason:
+        doc.setdefault("warnings", []).append(change.reason)
+    return True
