@@ -20,7 +20,7 @@ from sync2.demo import config_for_servers
 from sync2.pipeline import Pipeline
 from sync2.simulator import generate_hospitals, serve_hospitals
 from sync2.store import open_store
-from sync2.store._codec import mongo_payload, record_value, zstd
+from sync2.store._codec import MONGO_PACKED, record_value, zstd
 
 SIZE = 32 * 1024
 
@@ -39,7 +39,8 @@ def samples(workdir: Path) -> list[bytes]:
                 for rtype in RECORD_RESOURCE_TYPES:
                     for doc in store.find_records(server.hospital.id, rtype):
                         out.append(orjson.dumps(record_value(RecordDoc(**doc)), default=str))
-                        out.append(orjson.dumps(mongo_payload(doc), default=str))
+                        mongo = {k: doc[k] for k in MONGO_PACKED if k in doc}
+                        out.append(orjson.dumps(mongo, default=str))
         finally:
             pipeline.close()
             store.close()
