@@ -161,10 +161,11 @@ def record(keys: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-#: The record fields MongoDB keeps in its frame (``packed``); the portal reads none of them.
-#: Its ``sync_state`` keeps the whole base: a status change there is a partial update, and the
-#: portal may edit the visible fields in place, so a base left out could not be restored.
-MONGO_PACKED = ("raw", "sync_state")
+#: The record fields MongoDB keeps in its frame (``packed``): none is a field the portal reads
+#: or a query filters on. Its ``sync_state`` keeps the whole base: a status change there is a
+#: partial update, and the portal may edit the visible fields in place, so a base left out
+#: could not be restored.
+MONGO_PACKED = ("raw", "sync_state", "codes", "members", "version", "last_updated")
 
 
 def _fresh(value: Any) -> Any:

@@ -161,9 +161,9 @@ def _record_set(rec: RecordDoc | dict[str, Any]) -> dict[str, Any]:
     """Our fields of a record, plus the portal projection (``patientId``, ``createdBy``), the
     raw resource and bookkeeping packed into one BSON Binary."""
     doc = rec.to_dict() if isinstance(rec, RecordDoc) else dict(rec)
+    doc["version_num"] = version_number(doc.get("version"))
     doc[PACKED] = Binary(pack({k: doc.pop(k) for k in MONGO_PACKED if k in doc}))
     data = doc.get("data") or {}
-    doc["version_num"] = version_number(doc.get("version"))
     doc["patientId"] = data.get("patientId") or doc.get("patient_id")
     doc["createdBy"] = data.get("createdBy") or doc.get("doctor")
     return doc
