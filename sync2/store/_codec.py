@@ -207,7 +207,6 @@ _LAYOUT = max(LAYOUTS)
 _FIELDS_OF = attrgetter(*LAYOUTS[_LAYOUT])
 _STATE_AT = LAYOUTS[_LAYOUT].index("sync_state") + 1
 _VISIBLE_OF = attrgetter(*VISIBLE)
-_VISIBLE_KEYS = frozenset(VISIBLE)
 _POSITIONAL = {k for k, _ in _PACKED} == set(LAYOUTS[_LAYOUT])
 
 
@@ -231,16 +230,13 @@ def record_value(rec: RecordDoc | dict[str, Any]) -> list[Any] | dict[str, Any]:
 
 
 def _lighter_tuple(state: dict[str, Any], content_hash: str, visible: tuple[Any, ...]) -> Any:
-    """:func:`_lighter`, comparing the base with the record's visible values in one step."""
+    """:func:`_lighter`, comparing the base with the record's visible values in one step (the
+    engine builds a base in ``VISIBLE`` order; any other base takes the general path)."""
     base = state.get("base_fields")
-    same = (
-        isinstance(base, dict)
-        and base.keys() == _VISIBLE_KEYS
-        and tuple(map(base.get, VISIBLE)) == visible
-    )
-    if not same:
+    if not (isinstance(base, dict) and tuple(base) == VISIBLE and tuple(base.values()) == visible):
         return _lighter(state, content_hash, dict(zip(VISIBLE, visible, strict=True)))
-    out = {k: v for k, v in state.items() if k != "base_fields"}
+    out = dict(state)
+    del out["base_fields"]
     elided = ["base_fields"]
     if out.get("base_hash", 0) == content_hash:
         del out["base_hash"]

@@ -27,6 +27,8 @@ from ._writer import SQLiteWriter
 
 __all__ = ["SQLiteStore", "version_number"]
 
+_WAL_LIMIT = 8 * 2**20
+
 
 class SQLiteStore(SQLiteReads, SQLiteQueues, SQLiteChangeReads, PassportStore):
     """A passport in one SQLite file; safe to share between threads of one process."""
@@ -41,6 +43,9 @@ class SQLiteStore(SQLiteReads, SQLiteQueues, SQLiteChangeReads, PassportStore):
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # A checkpoint that resets the WAL also shrinks it back to this size: without it the
+            # file keeps whatever size the longest reader let it grow to (tens of MB a worker).
+            self._conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             msg = f"cannot open the SQLite passport at {self.path}: {exc}"
