@@ -17,7 +17,7 @@ import pytest
 from conflicts.records import first_sync_state
 from mappers.documents import RecordDoc
 from sync2._errors import StoreError
-from sync2.store import PassportStore, StatusChange, WriteBatch
+from sync2.store import PassportStore, StatusChange, WriteBatch, _codec
 from sync2.store._changes import ChangeScan
 from sync2.store._codec import KEY_FIELDS, LAYOUTS, unpack, zstd
 from sync2.store.mongodb import MongoStore
@@ -160,6 +160,10 @@ def test_sqlite_keeps_the_raw_resource_once_compressed(
     assert isinstance(blob, bytes) and not blob.startswith(b"{")
     assert b"resourceType" not in blob  # the resource is inside the frame, not beside it
     assert len(blob) * 2 < len(as_text)
+    shipped = sorted((Path(_codec.__file__).parent / "dictionaries").glob("*.zdict"))
+    assert shipped, "no zstd dictionary ships with the store"
+    newest = zstd.ZstdDict(shipped[-1].read_bytes())
+    assert zstd.get_frame_info(blob).dictionary_id == newest.dict_id  # compressed against it
     frame = unpack(blob)
     assert frame[0] in LAYOUTS
     assert frame.count(raw_observation) == 1  # the raw resource, once
