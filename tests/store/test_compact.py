@@ -198,3 +198,14 @@ def test_a_frame_needing_an_unknown_dictionary_is_a_clear_error() -> None:
     blob = zstd.compress(orjson.dumps({"n": 1}), zstd_dict=other)
     with pytest.raises(StoreError, match=str(other.dict_id)):
         unpack(blob)
+
+
+def test_a_record_read_back_does_not_share_its_base(
+    store: PassportStore, raw_observation: dict[str, Any]
+) -> None:
+    """The base restored on reading is a copy: a reader changing the record's ``data`` in place
+    (as an edit does before writing it) does not change the base it compares against."""
+    store.apply(WriteBatch(records=[record("r1", raw_observation)]))
+    (doc,) = store.find_records(SRC, OBS, uuid="r1")
+    doc["data"]["result"] = "71"
+    assert doc["sync_state"]["base_fields"]["data"]["result"] == "70"
