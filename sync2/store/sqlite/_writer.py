@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -26,6 +27,20 @@ from .._types import (
     StatusChange,
 )
 from ._conn import RECORD_SELECT, _dumps, _record_from_dict, _record_row
+
+
+#: A record's key columns, in the order of the ``medicalrecords`` insert below.
+_ROW_KEYS = attrgetter(
+    "source",
+    "resource_type",
+    "uuid",
+    "patient_id",
+    "patient_uuid",
+    "type",
+    "status",
+    "effective",
+    "encounter_uuid",
+)
 
 
 class SQLiteWriter:
@@ -89,21 +104,7 @@ class SQLiteWriter:
             return
         now = self.now
         rows = [
-            (
-                r.source,
-                r.resource_type,
-                r.uuid,
-                r.patient_id,
-                r.patient_uuid,
-                r.type,
-                r.status,
-                r.effective,
-                r.encounter_uuid,
-                version_number(r.version),
-                r.content_hash,
-                record_blob(r),
-                now,
-            )
+            (*_ROW_KEYS(r), version_number(r.version), r.content_hash, record_blob(r), now)
             for r in records
         ]
         before = self.conn.total_changes
