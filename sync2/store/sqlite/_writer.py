@@ -28,7 +28,6 @@ from .._types import (
 )
 from ._conn import RECORD_SELECT, _dumps, _record_from_dict, _record_row
 
-
 #: A record's key columns, in the order of the ``medicalrecords`` insert below.
 _ROW_KEYS = attrgetter(
     "source",
