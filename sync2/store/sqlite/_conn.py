@@ -1,7 +1,9 @@
 """The SQLite passport's schema and plumbing: one connection, one lock, errors named.
 
 Each collection of DESIGN.md is a table with the key columns the queries need and the whole
-document as JSON in ``doc``.
+document as JSON in ``doc``; in ``medicalrecords``, ``doc`` holds the rest of a record as one
+compressed frame (``.._codec``: a BLOB in the TEXT column, which SQLite stores as it is), or
+JSON text in a row written before that.
 """
 
 from __future__ import annotations
