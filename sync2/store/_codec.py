@@ -163,9 +163,9 @@ def record(keys: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
 
 
 #: The record fields MongoDB keeps in its frame (``packed``): none is a field the portal reads
-#: or a query filters on (``version`` stays beside ``version_num``: DESIGN.md lists it). Its ``sync_state`` keeps the whole base: a status change there is a
-#: partial update, and the portal may edit the visible fields in place, so a base left out
-#: could not be restored.
+#: or a query filters on (``version`` stays beside ``version_num``: DESIGN.md lists it). Its
+#: ``sync_state`` keeps the whole base: a status change there is a partial update, and the
+#: portal may edit the visible fields in place, so a base left out could not be restored.
 MONGO_PACKED = ("raw", "sync_state", "codes", "members", "last_updated")
 
 
