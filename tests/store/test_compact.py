@@ -17,7 +17,7 @@ import pytest
 from conflicts.records import first_sync_state
 from mappers.documents import RecordDoc
 from sync2._errors import StoreError
-from sync2.store import PassportStore, StatusChange, WriteBatch, _codec
+from sync2.store import PassportStore, StatusChange, WriteBatch, open_store, _codec
 from sync2.store._changes import ChangeScan
 from sync2.store._codec import KEY_FIELDS, LAYOUTS, unpack, zstd
 from sync2.store.mongodb import MongoStore
@@ -209,3 +209,21 @@ def test_a_record_read_back_does_not_share_its_base(
     (doc,) = store.find_records(SRC, OBS, uuid="r1")
     doc["data"]["result"] = "71"
     assert doc["sync_state"]["base_fields"]["data"]["result"] == "70"
+
+
+@pytest.mark.stores("sqlite")
+def test_a_closing_sqlite_store_leaves_its_wal_empty(
+    store_url: str, raw_observation: dict[str, Any]
+) -> None:
+    """A worker that closes while others keep the passport open folds its WAL in and empties it
+    (SQLite itself does that only for the last connection to close)."""
+    other = open_store(store_url)
+    writer = open_store(store_url)
+    assert isinstance(writer, SQLiteStore)
+    wal = Path(writer.path + "-wal")
+    writer.apply(WriteBatch(records=[record(f"r{i}", raw_observation) for i in range(200)]))
+    assert wal.stat().st_size > 0
+    writer.close()
+    assert wal.stat().st_size == 0
+    assert len(other.find_records(SRC, OBS)) == 200
+    other.close()

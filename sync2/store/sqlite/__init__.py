@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ..._errors import StoreError
@@ -62,5 +62,9 @@ class SQLiteStore(SQLiteReads, SQLiteQueues, SQLiteChangeReads, PassportStore):
         return {t: self._query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in COUNTED}
 
     def close(self) -> None:
+        """Close, first folding the WAL into the passport and emptying it (best effort: another
+        connection reading keeps it, and the last one to close removes it anyway)."""
         with self._lock:
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
