@@ -17,7 +17,7 @@ import pytest
 from conflicts.records import first_sync_state
 from mappers.documents import RecordDoc
 from sync2._errors import StoreError
-from sync2.store import PassportStore, StatusChange, WriteBatch, open_store, _codec
+from sync2.store import PassportStore, StatusChange, WriteBatch, _codec, open_store
 from sync2.store._changes import ChangeScan
 from sync2.store._codec import KEY_FIELDS, LAYOUTS, unpack, zstd
 from sync2.store.mongodb import MongoStore
