@@ -360,9 +360,8 @@ class Scheduler:
         A lease keeps two workers from syncing one hospital at the same moment, not one after
         the other: without this look, every worker whose timer fell due ran the hospital again as
         soon as the previous holder let go (1.6-2.7 runs per interval with three workers,
-        docs/scaling.md). The run's own audit line (wall-clock time) is the shared clock; on a
-        skip, this worker looks again one interval after that run ended. Hosts' clocks are
-        assumed in step to well within an interval.
+        docs/scaling.md). The run's own audit line (wall-clock time) is the shared clock. Hosts'
+        clocks are assumed in step to well within an interval.
         """
         try:
             last = self.store.list_audit(limit=1, kind="sync", source=source_id)
@@ -371,7 +370,10 @@ class Scheduler:
             return False
         if not last or last[0].ts <= self._own_run_ended.get(source_id, float("-inf")):
             return False  # none yet, or this worker's own run: its timer is right already
-        wait = last[0].ts + self._interval(source_id) - time.time()
+        # due one interval after that run *started*, as its own worker is: the two timers
+        # then fall due together and the lease picks one, so the hospitals stay spread
+        started = last[0].ts - float(last[0].details.get("seconds") or 0.0)
+        wait = started + self._interval(source_id) - time.time()
         if wait <= 0:
             return False
         self._states[source_id].next_due = self._clock() + wait
