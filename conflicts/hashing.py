@@ -16,6 +16,8 @@ import orjson
 VOLATILE_KEYS = frozenset({"text", "link", "links"})
 #: Keys removed from ``meta``; ``meta.tag`` stays, it carries meaning (visit vs encounter).
 VOLATILE_META_KEYS = frozenset({"versionId", "lastUpdated", "source"})
+_VOLATILE_KEYS = tuple(VOLATILE_KEYS)
+_VOLATILE_META_KEYS = tuple(VOLATILE_META_KEYS)
 
 
 def canonical(resource: dict[str, Any]) -> dict[str, Any]:
@@ -24,10 +26,14 @@ def canonical(resource: dict[str, Any]) -> dict[str, Any]:
     >>> canonical({"id": "1", "meta": {"versionId": "5", "tag": []}, "text": {"div": "x"}})
     {'id': '1', 'meta': {'tag': []}}
     """
-    out = {k: v for k, v in resource.items() if k not in VOLATILE_KEYS}
+    out = dict(resource)  # a C-level copy, then three deletions: half the time of a filter
+    for key in _VOLATILE_KEYS:
+        out.pop(key, None)
     meta = out.get("meta")
     if isinstance(meta, dict):
-        kept = {k: v for k, v in meta.items() if k not in VOLATILE_META_KEYS}
+        kept = dict(meta)
+        for key in _VOLATILE_META_KEYS:
+            kept.pop(key, None)
         if kept:
             out["meta"] = kept
         else:

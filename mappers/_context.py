@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._rules import ConceptRules
@@ -52,6 +52,11 @@ class MappingContext:
             (the MySQL adapter does; fhir2 only exports the class as an Observation category).
         validate: validate strictly with fhir.resources R4B before mapping (slower; a failure
             becomes a warning on the document, the resource is still mapped).
+        memo: what a mapper worked out once for a part of a resource that repeats across
+            resources (an observation's concept: its codes, name and record type), keyed by
+            that part's content. Entries depend on the content and on this context's rules
+            and classes only, so the contexts of one source may share one dict (the engine
+            does, batch after batch); a context with other rules needs its own.
     """
 
     source: str
@@ -61,3 +66,4 @@ class MappingContext:
     concept_rules: ConceptRules | None = None
     concept_classes: Mapping[str, str] = field(default_factory=dict)
     validate: bool = False
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)

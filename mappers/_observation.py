@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from ._categorise import categorise
 from ._clinical import concept_name
@@ -156,20 +158,26 @@ def _projection(
     return {"name": name, "details": " ".join(p for p in (value, unit) if p) or None}
 
 
-def map_observation(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
-    """An Observation as a passport record; doctor and facility come from its encounter."""
-    code = resource.get("code")
+class _Concept(NamedTuple):
+    """What an observation's concept says, the same for every observation of that concept."""
+
+    codes: list[dict[str, str]]
+    name: str
+    categories: list[str]
+    kind: str
+    ranges: list[JSON]
+
+
+#: concepts one memo keeps before it starts over (a hospital's dictionary uses a few hundred)
+_MEMO_LIMIT = 4096
+
+
+def _concept_facts(code: Any, category: Any, reference_range: Any, ctx: MappingContext) -> _Concept:
     codes = codes_of(code)
     name = concept_name(code, "Observation")
-    members = [m for m in (ref_id(r, "Observation") for r in dicts(resource.get("hasMember"))) if m]
-    if members:
-        # fhir2 puts the members' values, concatenated, in a group's valueString: not a value.
-        value, unit, value_kind = None, None, "group"
-    else:
-        value, unit, value_kind = value_of(resource)
     categories = [
         str(c["code"])
-        for concept in dicts(resource.get("category"))
+        for concept in dicts(category)
         for c in dicts(concept.get("coding"))
         if c.get("code")
     ]
@@ -182,6 +190,52 @@ def map_observation(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc
         codes=codes,
         rules=ctx.concept_rules or default_rules(),
     )
+    ranges = [r for r in (_range(i) for i in dicts(reference_range)) if r]
+    return _Concept(codes, name, categories, kind, ranges)
+
+
+def _concept(resource: JSON, ctx: MappingContext) -> _Concept:
+    """The concept facts of ``resource``, worked out once per distinct concept content.
+
+    A backfill maps thousands of observations of each concept; categorising one (codes, rules,
+    keyword patterns) cost more than the rest of the mapping. The memo key is the content of
+    every element the facts are read from, so two observations share an entry only when the
+    facts could not differ. The caller copies the lists before putting them on a record.
+    """
+    parts = (resource.get("code"), resource.get("category"), resource.get("referenceRange"))
+    try:
+        key = ("Observation", orjson.dumps(parts))
+    except TypeError:  # not JSON-shaped (cannot come from a parsed response): no memo
+        return _concept_facts(*parts, ctx)
+    facts = ctx.memo.get(key)
+    if facts is None:
+        facts = _concept_facts(*parts, ctx)
+        if len(ctx.memo) >= _MEMO_LIMIT:
+            ctx.memo.clear()
+        ctx.memo[key] = facts
+    return facts
+
+
+def map_observation(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc:
+    """An Observation as a passport record; doctor and facility come from its encounter.
+
+    >>> ctx = MappingContext(source="s")
+    >>> obs = {"code": {"text": "Weight (kg)"}, "valueQuantity": {"value": 70.0, "unit": "kg"},
+    ...     "referenceRange": [{"low": {"value": 2}}]}
+    >>> a, b = map_observation(obs, ctx, "o1"), map_observation(obs, ctx, "o2")
+    >>> a.type, a.value, b.data["referenceRange"], len(ctx.memo)
+    ('vital', '70', [{'low': 2}], 1)
+    >>> a.codes is not b.codes and a.data["referenceRange"] is not b.data["referenceRange"]
+    True
+    """
+    concept = _concept(resource, ctx)
+    name, kind, categories = concept.name, concept.kind, concept.categories
+    members = [m for m in (ref_id(r, "Observation") for r in dicts(resource.get("hasMember"))) if m]
+    if members:
+        # fhir2 puts the members' values, concatenated, in a group's valueString: not a value.
+        value, unit, value_kind = None, None, "group"
+    else:
+        value, unit, value_kind = value_of(resource)
     effective = str_or_none(resource.get("effectiveDateTime"))
     if effective is None and isinstance(resource.get("effectivePeriod"), dict):
         effective = str_or_none(resource["effectivePeriod"].get("start"))
@@ -192,11 +246,10 @@ def map_observation(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc
     interpretation = interpretation_of(resource)
     if interpretation:
         data["interpretation"] = interpretation
-    ranges = [r for r in (_range(i) for i in dicts(resource.get("referenceRange"))) if r]
-    if ranges:
-        data["referenceRange"] = ranges
+    if concept.ranges:
+        data["referenceRange"] = [dict(r) for r in concept.ranges]
     if categories:
-        data["category"] = categories
+        data["category"] = list(categories)
     return RecordDoc(
         source=ctx.source,
         resource_type="Observation",
@@ -213,6 +266,6 @@ def map_observation(resource: JSON, ctx: MappingContext, uuid: str) -> RecordDoc
         facility=facility,
         encounter_uuid=encounter_uuid,
         members=members,
-        codes=codes,
+        codes=[dict(c) for c in concept.codes],
         data=data,
     )

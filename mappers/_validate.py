@@ -33,11 +33,15 @@ def tolerance_notes(resource: JSON) -> list[str]:
     >>> tolerance_notes({"resourceType": "Location", "address": {"city": "x"}})
     []
     """
+    suspects = [key for key in resource if key in _REPEATING]  # most resources: two or three
+    if not suspects:
+        return []
     rtype = str(resource.get("resourceType"))
+    single = _SINGLE.get(rtype, ())
     return [
         f"tolerant: {rtype}.{key} is an object, read as a list of one"
-        for key, value in resource.items()
-        if isinstance(value, dict) and key in _REPEATING and key not in _SINGLE.get(rtype, ())
+        for key in suspects
+        if isinstance(resource[key], dict) and key not in single
     ]
 
 

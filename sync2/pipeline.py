@@ -37,6 +37,7 @@ from .config import Config
 from .engine.catchment import CatchmentEngine
 from .engine.conflict_check import ConflictCheck
 from .engine.failures import FailedEvents
+from .engine.gc_pause import fewer_collections
 from .engine.history import link_history
 from .engine.invalidate import invalidate
 from .engine.lookups import prefetch_lookups
@@ -165,6 +166,16 @@ class Pipeline:
         """
         started = self._clock()
         total = SyncSummary(source=source_id)
+        with fewer_collections():
+            self._run_source(source_id, total, progress)
+        if not total.ok:
+            self._catchment.forget(source_id)  # its decisions of this run were not stored
+        total.seconds = self._clock() - started
+        self._audit_run(total, actor)
+        return total
+
+    def _run_source(self, source_id: str, total: SyncSummary, progress: Progress | None) -> None:
+        """The body of :meth:`sync_source`: what fails is said in ``total``, never raised."""
         try:
             source = self.source(source_id)
             self._register_hospital(source)
@@ -188,11 +199,6 @@ class Pipeline:
             total.ok, total.error = False, f"unavailable: {exc}"
         except Sync2Error as exc:
             total.ok, total.error = False, str(exc)
-        if not total.ok:
-            self._catchment.forget(source_id)  # its decisions of this run were not stored
-        total.seconds = self._clock() - started
-        self._audit_run(total, actor)
-        return total
 
     def _sync_batch(
         self,

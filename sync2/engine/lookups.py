@@ -11,7 +11,7 @@ fetched as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 from mappers import ref_id
@@ -77,7 +77,7 @@ def prefetch_lookups(
     source: Source,
     batch: SourceBatch,
     store: PassportStore,
-    known_encounters: Iterable[str],
+    known_encounters: Container[str],
     names: NameCache | None = None,
 ) -> Source:
     """Fetch, outside any lock, the encounters, patients, practitioners and locations
@@ -97,7 +97,9 @@ def prefetch_lookups(
             patient = ref_id(resource.get("subject")) or ref_id(resource.get("patient"))
             if patient and ("Patient", patient) not in in_batch:
                 patients.add(patient)
-    encounters -= set(known_encounters)
+    # not ``set(known_encounters)``: the cache holds up to 200,000 encounters, and copying it
+    # for every window made this step grow with the passport
+    encounters = {e for e in encounters if e not in known_encounters}
     if encounters:
         encounters -= set(store.get_records(source.id, "Encounter", encounters))
     if patients:
