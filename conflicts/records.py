@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from .hashing import fields_hash
@@ -35,6 +36,7 @@ VISIBLE_FIELDS = (
     "facility",
     "data",
 )
+_visible_values = attrgetter(*VISIBLE_FIELDS)
 #: Statuses the engine sets when the source voids or supersedes a record (not passport edits).
 _SOURCE_INVALIDATED = frozenset({"entered-in-error", "superseded"})
 
@@ -150,7 +152,10 @@ def first_sync_state(record: Any) -> dict[str, Any]:
     >>> first_sync_state(R())["base_hash"], first_sync_state(R())["base_fields"]["value"]
     ('h1', '7')
     """
-    base = {k: getattr(record, k, None) for k in VISIBLE_FIELDS}
+    try:
+        base = dict(zip(VISIBLE_FIELDS, _visible_values(record), strict=True))
+    except AttributeError:  # an object without some of the fields: those count as None
+        base = {k: getattr(record, k, None) for k in VISIBLE_FIELDS}
     return {
         "base_hash": record.content_hash,
         "base_fields": base,

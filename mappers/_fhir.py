@@ -43,21 +43,24 @@ def ref_id(ref: Any, resource_type: str | None = None) -> str | None:
     ('abc', 'e1')
     >>> ref_id({"reference": "Patient/abc"}, "Encounter") is None
     True
+    >>> ref_id({"reference": "abc", "type": "Patient"}, "Patient"), ref_id({"reference": "/x/"})
+    ('abc', 'x')
+    >>> ref_id({"reference": "/"}) is None
+    True
     """
     if not isinstance(ref, dict):
         return None
     text = ref.get("reference")
     if not isinstance(text, str) or not text:
         return None
-    parts = text.rstrip("/").split("/")
-    if len(parts) >= 2:
-        kind, ident = parts[-2], parts[-1]
-        if resource_type is not None and kind != resource_type:
+    head, slash, ident = text.rstrip("/").rpartition("/")  # called several times an obs
+    if slash:
+        if resource_type is not None and head.rpartition("/")[2] != resource_type:
             return None
         return ident or None
     if resource_type is not None and ref.get("type") not in (None, resource_type):
         return None
-    return parts[-1] or None
+    return ident or None
 
 
 def text_of(concept: Any) -> str | None:

@@ -57,7 +57,9 @@ def _identity(resource: Any) -> tuple[str, str]:
     return rtype, uuid.strip()
 
 
-def map_resource(resource: JSON, ctx: MappingContext) -> Document | None:
+def map_resource(
+    resource: JSON, ctx: MappingContext, *, content_hash: str | None = None
+) -> Document | None:
     """Map one FHIR R4 resource (as parsed JSON) to its passport document.
 
     Args:
@@ -65,6 +67,8 @@ def map_resource(resource: JSON, ctx: MappingContext) -> Document | None:
             AllergyIntolerance, Condition, MedicationRequest, MedicationDispense,
             ServiceRequest or DiagnosticReport (R4, or the STU3 shapes clients still post).
         ctx: the source's mapping context.
+        content_hash: ``canonical_hash(resource)`` when the caller has it already (a source
+            hashes what it reads to tell versions apart); computed here otherwise.
 
     Returns:
         A PatientDoc, RecordDoc, DoctorDoc or LocationDoc; ``None`` when the resource is not
@@ -91,7 +95,7 @@ def map_resource(resource: JSON, ctx: MappingContext) -> Document | None:
     meta = meta_of(resource)
     doc.version = str_or_none(meta.get("versionId"))
     doc.last_updated = str_or_none(meta.get("lastUpdated"))
-    doc.content_hash = canonical_hash(resource)
+    doc.content_hash = content_hash or canonical_hash(resource)
     doc.raw = resource
     doc.warnings = warnings
     return doc

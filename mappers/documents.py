@@ -6,7 +6,9 @@ free of any store or HTTP knowledge. Every document is keyed by ``(source, resou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 RECORD_TYPES = ("allergy", "condition", "medication", "test", "visit", "vital", "other")
@@ -158,7 +160,9 @@ class LocationDoc:
 Document = PatientDoc | RecordDoc | DoctorDoc | LocationDoc
 
 
-_FIELD_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_FIELD_NAMES: dict[
+    type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]
+] = {}
 #: Record fields only some types use: left out of ``to_dict`` while empty, so the millions of
 #: stored observations do not each carry them (their defaults come back on load).
 _SPARSE = frozenset({"supersedes", "based_on", "doctor_uuid", "facility_uuid"})
@@ -179,12 +183,14 @@ def _shallow_dict(doc: Any) -> dict[str, Any]:
     known = _FIELD_NAMES.get(cls)
     if known is None:
         every = [f.name for f in fields(doc)]
+        dense = tuple(n for n in every if n not in _SPARSE)
         known = _FIELD_NAMES[cls] = (
-            tuple(n for n in every if n not in _SPARSE),
+            dense,
+            attrgetter(*dense),  # one C call for every field: called for each record written
             tuple(n for n in every if n in _SPARSE),
         )
-    names, sparse = known
-    out = {name: getattr(doc, name) for name in names}
+    names, values, sparse = known
+    out = dict(zip(names, values(doc), strict=True))
     for name in sparse:
         value = getattr(doc, name)
         if value:

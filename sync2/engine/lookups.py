@@ -125,7 +125,9 @@ def _resolve_names(
     observations fail with it rather than lose their doctor)."""
     looked_up = answers.get("Encounter")
     extra = list(looked_up.found.values()) if looked_up is not None else []
-    fetched, unresolved = resolve_references(source, batch.resources, store, names, extra)
+    fetched, unresolved = resolve_references(
+        source, batch.resources, store, names, extra, edited=batch.forget_hash
+    )
     if not fetched and not unresolved:
         return
     batch.resources.extend(fetched)

@@ -34,15 +34,20 @@ _TYPE_ORDER = {"Location": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "
 
 
 def context_for(
-    config: Config, source: Source, encounters: EncounterCache | None = None
+    config: Config,
+    source: Source,
+    encounters: EncounterCache | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> MappingContext:
     """A mapping context for one source; ``encounters`` is the dict the caller fills as it
-    learns encounters (none known by default)."""
+    learns encounters (none known by default), ``memo`` the source's mapping memo (see
+    :class:`mappers.MappingContext`; a fresh one by default)."""
     return MappingContext(
         source=source.id,
         hospital=source.name,
         identifier_types=tuple(config.matching.identifier_types),
         encounters=encounters if encounters is not None else {},
+        memo=memo if memo is not None else {},
     )
 
 
@@ -81,6 +86,8 @@ class BatchMapper:
         self._store = store
         self._failed = failed
         self._encounters = encounters
+        #: per source: what the mappers work out once per concept (kept across batches)
+        self._memos: dict[str, dict[Any, Any]] = {}
 
     def map(
         self,
@@ -92,21 +99,24 @@ class BatchMapper:
     ) -> Mapped:
         """Map ``resources`` (deduplicated) of ``sb``; what fails goes to ``wb.failed``."""
         known: EncounterCache = {}  # the encounters this batch's records may point at
-        ctx = context_for(self._config, source, known)
+        ctx = context_for(self._config, source, known, self._memos.setdefault(source.id, {}))
         out = Mapped()
-        self._map_independent(source, sb.stream, resources, ctx, known, wb, open_keys, out)
-        dependent = [
-            r for r in resources if _key(r)[0] in WITH_ENCOUNTER and _key(r) not in open_keys
-        ]
+        keyed = [(_key(r), r) for r in resources]
+        self._map_independent(source, sb, keyed, ctx, known, wb, open_keys, out)
+        dependent = {
+            key: encounter_ref(r)
+            for key, r in keyed
+            if key[0] in WITH_ENCOUNTER and key not in open_keys
+        }
         unreadable = self._load_encounter_context(source, dependent, ctx, known, out.records)
-        self._map_dependent(source, sb.stream, resources, ctx, wb, open_keys, unreadable, out)
+        self._map_dependent(source, sb, keyed, dependent, ctx, wb, open_keys, unreadable, out)
         return out
 
     def _map_independent(
         self,
         source: Source,
-        stream: str,
-        resources: list[dict[str, Any]],
+        sb: SourceBatch,
+        keyed: list[tuple[tuple[str, str], dict[str, Any]]],
         ctx: MappingContext,
         known: EncounterCache,
         wb: WriteBatch,
@@ -115,10 +125,9 @@ class BatchMapper:
     ) -> None:
         """First pass: everything but the records that need their encounter; an encounter
         is only remembered here (mapped in the second pass, with the others)."""
-        for resource in resources:
-            key = _key(resource)
+        for key, resource in keyed:
             if key in open_keys:
-                wb.failed.append(self._failed.blocked(source.id, stream, key))
+                wb.failed.append(self._failed.blocked(source.id, sb.stream, key))
                 continue
             try:
                 if key[0] == "Encounter":
@@ -127,9 +136,9 @@ class BatchMapper:
                     continue
                 if key[0] in WITH_ENCOUNTER:
                     continue
-                doc = map_resource(resource, ctx)
+                doc = map_resource(resource, ctx, content_hash=sb.known_hash(resource))
             except MappingError as exc:
-                wb.failed.append(self._failed.of_record(source.id, stream, key, str(exc)))
+                wb.failed.append(self._failed.of_record(source.id, sb.stream, key, str(exc)))
                 continue
             if isinstance(doc, PatientDoc):
                 out.patients.append(doc)
@@ -143,28 +152,34 @@ class BatchMapper:
     def _map_dependent(
         self,
         source: Source,
-        stream: str,
-        resources: list[dict[str, Any]],
+        sb: SourceBatch,
+        keyed: list[tuple[tuple[str, str], dict[str, Any]]],
+        dependent: dict[tuple[str, str], str | None],
         ctx: MappingContext,
         wb: WriteBatch,
         open_keys: set[tuple[str, str]],
         unreadable: dict[str, str],
         out: Mapped,
     ) -> None:
-        """Second pass: encounters and the records that take their doctor from one."""
-        for resource in resources:
-            key = _key(resource)
-            if (key[0] != "Encounter" and key[0] not in WITH_ENCOUNTER) or key in open_keys:
+        """Second pass: encounters (those not blocked) and the ``dependent`` records, which
+        take their doctor from their encounter (key -> encounter uuid)."""
+        for key, resource in keyed:
+            if key[0] == "Encounter":
+                if key in open_keys:
+                    continue
+                enc = None
+            elif key in dependent:
+                enc = dependent[key]
+            else:
                 continue
-            enc = encounter_ref(resource) if key[0] != "Encounter" else None
             if enc in unreadable:  # mapped without its doctor and facility it would be wrong
                 error = f"its Encounter/{enc} could not be read: {unreadable[enc]}"
-                wb.failed.append(self._failed.of_record(source.id, stream, key, error))
+                wb.failed.append(self._failed.of_record(source.id, sb.stream, key, error))
                 continue
             try:
-                doc = map_resource(resource, ctx)
+                doc = map_resource(resource, ctx, content_hash=sb.known_hash(resource))
             except MappingError as exc:
-                wb.failed.append(self._failed.of_record(source.id, stream, key, str(exc)))
+                wb.failed.append(self._failed.of_record(source.id, sb.stream, key, str(exc)))
                 continue
             if isinstance(doc, RecordDoc):
                 out.records.append(doc)
@@ -172,17 +187,18 @@ class BatchMapper:
     def _load_encounter_context(
         self,
         source: Source,
-        dependent: list[dict[str, Any]],
+        dependent: dict[tuple[str, str], str | None],
         ctx: MappingContext,
         known: EncounterCache,
         records: list[RecordDoc],
     ) -> dict[str, str]:
-        """Doctor and facility of each dependent record come from its encounter.
+        """Doctor and facility of each dependent record (key -> its encounter's uuid) come from
+        its encounter.
 
         Returns the encounters that could not be fetched (uuid -> error): their records
         become failed events rather than records without a doctor.
         """
-        wanted = {ref for ref in (encounter_ref(r) for r in dependent) if ref} - set(ctx.encounters)
+        wanted = {ref for ref in dependent.values() if ref and ref not in ctx.encounters}
         cache = self._encounters(source.id)
         for uuid in list(wanted):
             if uuid in cache:

@@ -14,7 +14,7 @@ walked at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mappers import DoctorDoc, LocationDoc, MappingContext, MappingError, map_resource
@@ -82,17 +82,20 @@ def resolve_references(
     store: PassportStore,
     cache: NameCache,
     extra: Iterable[dict[str, Any]] = (),
+    edited: Callable[[dict[str, Any]], None] = lambda resource: None,
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], str]]:
     """Fill the display of every bare reference in ``resources`` and ``extra`` (look-ups
-    fetched for them, e.g. encounters of their observations).
+    fetched for them, e.g. encounters of their observations); ``edited`` is called with each
+    resource so changed (its content hash changes with it).
 
     Returns ``(fetched, unresolved)``: the Practitioner / Location resources read from the
     source (the caller adds them to the window, so the passport keeps them) and, for each
     reference that could not be resolved, its error.
     """
-    bare = [b for r in (*resources, *extra) for b in bare_references(r)]
-    if not bare:
+    owned = [(r, b) for r in (*resources, *extra) for b in bare_references(r)]
+    if not owned:
         return [], {}
+    bare = [b for _, b in owned]
     wanted = {(t, u) for t, u, _ in bare if (t, u) not in cache}
     if wanted:
         _from_store(source.id, wanted, store, cache)
@@ -102,10 +105,11 @@ def resolve_references(
         ids = sorted(u for t, u in wanted if t == rtype and (t, u) not in cache)
         if ids:
             fetched += _from_source(source, rtype, ids, cache, unresolved)
-    for rtype, uuid, ref in bare:
+    for resource, (rtype, uuid, ref) in owned:
         name = cache.get((rtype, uuid))
         if name:
             ref["display"] = name
+            edited(resource)
     return fetched, unresolved
 
 

@@ -62,6 +62,34 @@ class SourceBatch:
     failures: list[Failure] = field(default_factory=list)
     skipped: int = 0  # entries skipped before any fetch (foreign catchment tag), counted
     notes: list[str] = field(default_factory=list)  # audit-worthy events (lost marker, ...)
+    #: Canonical content hashes the source computed already (to tell versions apart), so the
+    #: engine does not hash the same resource twice: ``id(resource) -> (resource, hash)``; the
+    #: resource is held so that its id cannot be reused. Whoever edits a resource of the batch
+    #: must :meth:`forget_hash` it.
+    hashes: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict)
+
+    def remember_hash(self, resource: dict[str, Any], content_hash: str) -> None:
+        """Keep ``content_hash`` as the canonical hash of ``resource`` as it is now."""
+        self.hashes[id(resource)] = (resource, content_hash)
+
+    def known_hash(self, resource: dict[str, Any]) -> str | None:
+        """The hash remembered for this very object (not an equal copy), or ``None``.
+
+        >>> sb = SourceBatch(stream="s", cursor={})
+        >>> r = {"id": "1"}
+        >>> sb.remember_hash(r, "h1")
+        >>> sb.known_hash(r), sb.known_hash({"id": "1"})
+        ('h1', None)
+        >>> sb.forget_hash(r)
+        >>> sb.known_hash(r) is None
+        True
+        """
+        entry = self.hashes.get(id(resource))
+        return entry[1] if entry is not None and entry[0] is resource else None
+
+    def forget_hash(self, resource: dict[str, Any]) -> None:
+        """``resource`` was edited: its remembered hash no longer holds."""
+        self.hashes.pop(id(resource), None)
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from conflicts.hashing import canonical_hash
 from mappers.documents import RECORD_RESOURCE_TYPES
@@ -152,7 +152,7 @@ class OpenMRSFhirSource(Source):
         watermark: int | None,
         boundary: dict[str, int],
         overlap: int,
-    ) -> Iterator[tuple[list[dict[str, Any]], int | None, dict[str, int]]]:
+    ) -> Iterator[_Window]:
         """Pages in ``_lastUpdated`` order, each a fresh ``ge`` query from the last mark seen.
 
         fhir2 pages by re-running the query with an OFFSET: a row voided on an earlier page while
@@ -161,7 +161,7 @@ class OpenMRSFhirSource(Source):
         by id and content hash, the rows at the mark already delivered. Only when more than a
         page of rows share one second does it follow that query's offset pages.
 
-        Yields ``(new resources, watermark, boundary)``: the cursor once they are stored.
+        Yields each page's new resources with the cursor once they are stored.
         """
         first = True
         while True:
@@ -173,19 +173,21 @@ class OpenMRSFhirSource(Source):
             try:
                 page = self._in_order(resource_type, next(pages, []))
                 window = _window_of(page, watermark, boundary, overlap)
-                stuck = len(page) >= _PAGE and not window[0] and window[1] == watermark
+                stuck = (
+                    len(page) >= _PAGE and not window.resources and window.watermark == watermark
+                )
                 if not stuck:
                     yield window
                     if len(page) < _PAGE:
                         return
-                    _, watermark, boundary = window
+                    watermark, boundary = window.watermark, window.boundary
                     first = False
                     continue
                 for page in pages:  # a full page within one second: offsets, this once
                     window = _window_of(
                         self._in_order(resource_type, page), watermark, boundary, overlap
                     )
-                    _, watermark, boundary = window
+                    watermark, boundary = window.watermark, window.boundary
                     yield window
                 return
             finally:
@@ -217,18 +219,14 @@ class OpenMRSFhirSource(Source):
         was delivered last time. fhir2 searches never return voided rows: an edit arrives as its
         new amended obs, and plain voids are found by the engine re-reading stored records.
         """
-        for resources, watermark, boundary in self._keyset_pages(
+        for window in self._keyset_pages(
             resource_type,
             {},
             cursor.get("watermark"),
             dict(cursor.get("boundary") or {}),
             self.config.poll_overlap_seconds,
         ):
-            yield SourceBatch(
-                stream=stream,
-                cursor={"watermark": watermark, "boundary": boundary},
-                resources=resources,
-            )
+            yield window.batch(stream, {"watermark": window.watermark, "boundary": window.boundary})
 
     def _snapshot(
         self, category: str, stream: str, cursor: dict[str, Any] | None
@@ -251,7 +249,7 @@ class OpenMRSFhirSource(Source):
             extra["_tag"] = f"{_ENCOUNTER_TAG_SYSTEM}|{_ENCOUNTER_TAGS[category]}"
         notes = [f"snapshot of {category} done"]
         try:
-            for resources, watermark, boundary in self._keyset_pages(
+            for window in self._keyset_pages(
                 resource_type,
                 extra,
                 cursor.get("watermark"),
@@ -261,10 +259,10 @@ class OpenMRSFhirSource(Source):
                 running = {
                     "phase": "snapshot",
                     "head": head,
-                    "watermark": watermark,
-                    "boundary": boundary,
+                    "watermark": window.watermark,
+                    "boundary": window.boundary,
                 }
-                yield SourceBatch(stream=stream, cursor=running, resources=resources)
+                yield window.batch(stream, running)
         except TypeNotServed as exc:  # nothing to snapshot; the feed (if any) still counts
             notes = [f"snapshot of {category} skipped: {exc}"]
         done = {"phase": "feed", "marker": head or None}
@@ -396,11 +394,30 @@ class OpenMRSFhirSource(Source):
         self.transport.close()
 
 
-def _version_key(resource: dict[str, Any]) -> str:
-    """One version of one resource: a changed resource is new, a re-read one is not."""
-    # versionId has one-second precision: two saves in one second share it, so the content
-    # hash tells them apart (a second edit read between them is not mistaken for a re-read)
-    return f"{resource.get('id')}@{canonical_hash(resource)}"
+class _Window(NamedTuple):
+    """One keyset page's resources not delivered before, and the cursor after them."""
+
+    resources: list[dict[str, Any]]
+    watermark: int | None
+    boundary: dict[str, int]
+    #: the canonical hash of each resource (computed for its version key), in order
+    hashes: list[str]
+
+    def batch(self, stream: str, cursor: dict[str, Any]) -> SourceBatch:
+        """The window as a batch that hands its hashes on (the engine need not redo them)."""
+        batch = SourceBatch(stream=stream, cursor=cursor, resources=self.resources)
+        for resource, content_hash in zip(self.resources, self.hashes, strict=True):
+            batch.remember_hash(resource, content_hash)
+        return batch
+
+
+def _version_key(resource_id: Any, content_hash: str) -> str:
+    """One version of one resource: a changed resource is new, a re-read one is not.
+
+    versionId has one-second precision: two saves in one second share it, so the content
+    hash tells them apart (a second edit read between them is not mistaken for a re-read).
+    """
+    return f"{resource_id}@{content_hash}"
 
 
 def _epoch_seconds(resource: dict[str, Any]) -> int:
@@ -431,10 +448,15 @@ def _iso_seconds(epoch: int) -> str:
 
 def _window_of(
     page: list[dict[str, Any]], watermark: int | None, boundary: dict[str, int], overlap: int
-) -> tuple[list[dict[str, Any]], int | None, dict[str, int]]:
+) -> _Window:
     """The page's resources not delivered before, and the cursor after them."""
-    rows = [(_version_key(r), _epoch_seconds(r)) for r in page]
+    hashes = [canonical_hash(r) for r in page]
+    rows = [
+        (_version_key(r.get("id"), h), _epoch_seconds(r)) for r, h in zip(page, hashes, strict=True)
+    ]
     window = close_window(rows, watermark, boundary, overlap)
     kept = {key for key, _ in window.kept}
-    fresh = [r for r, (key, _) in zip(page, rows, strict=True) if key in kept]
-    return fresh, window.watermark, window.boundary
+    fresh = [i for i, (key, _) in enumerate(rows) if key in kept]
+    return _Window(
+        [page[i] for i in fresh], window.watermark, window.boundary, [hashes[i] for i in fresh]
+    )

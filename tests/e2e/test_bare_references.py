@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappers.documents import INVALID_STATUSES
+from conflicts.hashing import canonical_hash
+from mappers.documents import INVALID_STATUSES, RECORD_RESOURCE_TYPES
 from sync2.config import DEFAULT_FEEDS
 from sync2.simulator import FaultConfig, generate_hospitals, serve_hospitals
 
@@ -84,3 +85,20 @@ def test_a_failed_look_up_is_a_failed_event_then_retried(make_passport: Any) -> 
             assert (
                 doc["doctor"] == hospital.tables["AllergyIntolerance"].get(uuid).provider.full_name
             )
+
+
+def test_each_stored_hash_is_the_hash_of_the_stored_resource(make_passport: Any) -> None:
+    """The snapshot's search pages are hashed by the source (to tell versions apart) and the
+    engine reuses those hashes; a resource whose references the engine fills in has changed,
+    so its stored hash must be of the filled-in content, not of what the source read."""
+    with _bare_servers() as servers:
+        hospital = servers[0].hospital
+        _config, store, pipeline = make_passport(servers, feeds=list(DEFAULT_FEEDS))
+        assert all(s.ok for s in pipeline.sync_all())
+        filled = 0
+        for rtype in RECORD_RESOURCE_TYPES:
+            for doc in store.find_records(hospital.id, rtype):
+                assert doc["content_hash"] == canonical_hash(doc["raw"]), (rtype, doc["uuid"])
+                people = [p.get("individual", {}) for p in doc["raw"].get("participant", [])]
+                filled += sum(1 for person in people if person.get("display"))
+        assert filled > 0  # the engine did fill references in this run
