@@ -55,6 +55,7 @@ __all__ = ["Pipeline", "SyncSummary", "build_source"]
 log = logging.getLogger(__name__)
 
 _ENCOUNTER_CACHE_SIZE = 200_000
+_LINKED_HINTS = 200_000
 Progress = Callable[[str, SyncSummary], None]
 
 
@@ -104,6 +105,9 @@ class Pipeline:
         self._encounters: dict[str, EncounterCache] = {}
         #: names of practitioners and locations read by id, per source, for one run
         self._names: dict[str, NameCache] = {}
+        #: source patients seen linked in this run, per source: a look-up hint only (the
+        #: match stage reads the links again under the lock)
+        self._linked: dict[str, set[str]] = {}
         #: Hospitals sync in parallel, but a person seen at two of them is one passport patient:
         #: reading, merging and writing it must not interleave, or one hospital's version is lost.
         self._apply_lock = threading.RLock()
@@ -182,6 +186,7 @@ class Pipeline:
             cursors = self.store.get_cursors(source_id)
             open_keys = self.store.open_failed_keys(source_id)
             self._names[source_id] = {}
+            self._linked[source_id] = set()
             self._catchment.refresh(source, total)
             batches = source.batches(cursors)
             if source.concurrent_reads:
@@ -224,7 +229,11 @@ class Pipeline:
     def _lookups(self, source: Source, sb: SourceBatch) -> Source:
         """``source``, answering from memory what ``sb`` will look up (see engine/lookups)."""
         names = self._names.setdefault(source.id, {})
-        return prefetch_lookups(source, sb, self.store, self._encounter_cache(source.id), names)
+        linked = self._linked.setdefault(source.id, set())
+        if len(linked) > _LINKED_HINTS:
+            linked.clear()
+        encounters = self._encounter_cache(source.id)
+        return prefetch_lookups(source, sb, self.store, encounters, names, linked)
 
     def _recheck_known(self, source: Source, summary: SyncSummary) -> None:
         """Polling cannot see voids (fhir2 searches leave voided rows out), so each run also

@@ -79,11 +79,18 @@ def prefetch_lookups(
     store: PassportStore,
     known_encounters: Container[str],
     names: NameCache | None = None,
+    linked: set[str] | None = None,
 ) -> Source:
     """Fetch, outside any lock, the encounters, patients, practitioners and locations
     ``batch`` points at and the passport does not hold yet; return a source that answers those
     from memory. Resources whose practitioner or location cannot be read leave the batch for
-    its failures."""
+    its failures.
+
+    ``linked`` holds source patients already seen linked (and gains those found now): a window
+    of observations points at the same few patients as the last one, so asking the store again
+    each window cost more than the rest of this step. It is only a hint: a patient unlinked
+    since is found missing by the match stage, which fetches it then.
+    """
     in_batch = {(r.get("resourceType"), r.get("id")) for r in batch.resources}
     encounters: set[str] = set()
     patients: set[str] = set()
@@ -102,8 +109,13 @@ def prefetch_lookups(
     encounters = {e for e in encounters if e not in known_encounters}
     if encounters:
         encounters -= set(store.get_records(source.id, "Encounter", encounters))
+    if linked is not None:
+        patients = {p for p in patients if p not in linked}
     if patients:
-        patients -= set(store.patient_links(source.id, patients))
+        found = store.patient_links(source.id, patients)
+        patients -= set(found)
+        if linked is not None:
+            linked.update(found)
     answers: dict[str, FetchResult] = {}
     if encounters:
         answers["Encounter"] = source.fetch("Encounter", encounters)
