@@ -55,7 +55,7 @@ __all__ = ["Pipeline", "SyncSummary", "build_source"]
 log = logging.getLogger(__name__)
 
 _ENCOUNTER_CACHE_SIZE = 200_000
-_LINKED_HINTS = 200_000
+_LINKED_HINTS = 50_000  # ~5 MB of uuids per source at most, and only while it syncs
 Progress = Callable[[str, SyncSummary], None]
 
 
@@ -172,6 +172,7 @@ class Pipeline:
         total = SyncSummary(source=source_id)
         with fewer_collections():
             self._run_source(source_id, total, progress)
+        self._linked.pop(source_id, None)  # a hint for this run only
         if not total.ok:
             self._catchment.forget(source_id)  # its decisions of this run were not stored
         total.seconds = self._clock() - started
