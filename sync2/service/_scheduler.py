@@ -11,6 +11,7 @@ run is recorded on the source and logged; it never stops the scheduler.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -370,10 +371,13 @@ class Scheduler:
             return False
         if not last or last[0].ts <= self._own_run_ended.get(source_id, float("-inf")):
             return False  # none yet, or this worker's own run: its timer is right already
-        # due one interval after that run *started*, as its own worker is: the two timers
-        # then fall due together and the lease picks one, so the hospitals stay spread
+        # due one interval after that run *started*, as its own worker is, and up to a tick
+        # sooner: the winner's timer falls on its own tick, so without the head start the
+        # worker that won a source once would win it for ever and the others idle
+        interval = self._interval(source_id)
         started = last[0].ts - float(last[0].details.get("seconds") or 0.0)
-        wait = started + self._interval(source_id) - time.time()
+        head_start = random.uniform(0.0, min(self.tick, interval / 2))
+        wait = started + interval - head_start - time.time()
         if wait <= 0:
             return False
         self._states[source_id].next_due = self._clock() + wait

@@ -138,7 +138,9 @@ def _kill_while_holding(
             pytest.fail("timed out waiting for the victim to hold a lease")
         _wait("the victim to hold a lease", lambda: leases.count_documents(mine) > 0)
         # frozen, it can neither release nor take a lease: what it holds now, it dies holding
+        # (once a request it sent just before has landed, hence the pause)
         victim.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)
         held = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
         if not held:  # its run ended between the look and the freeze: try again
             victim.send_signal(signal.SIGCONT)
@@ -148,7 +150,8 @@ def _kill_while_holding(
     for server in servers:
         server.faults = None
     # what a dead worker held, it can no longer release
-    assert all(d["expires_at"] == held[d["_id"].removeprefix("source:")] for d in leases.find(mine))
+    after = {d["_id"].removeprefix("source:"): d["expires_at"] for d in leases.find(mine)}
+    assert after.items() <= held.items(), (after, held)
     return held, killed_at
 
 
