@@ -78,6 +78,12 @@ _INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     ("conflicts", [("state", 1)], {"name": "sync2_conflict_state"}),
     ("auditlogs", [("seq", 1)], {"unique": True, "sparse": True, "name": "sync2_audit_seq"}),
     ("auditlogs", [("ts", 1)], {"name": "sync2_audit_ts"}),
+    # a source's last run of a kind (the scheduler looks before each run)
+    (
+        "auditlogs",
+        [("source", 1), ("kind", 1), ("seq", -1)],
+        {"name": "sync2_audit_source_kind"},
+    ),
 )
 #: Only our documents count in the collections we share with the portal.
 _OURS: dict[str, dict[str, Any]] = {

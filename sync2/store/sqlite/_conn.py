@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS auditlogs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, kind TEXT NOT NULL, source TEXT,
     actor TEXT NOT NULL, message TEXT NOT NULL, details TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS auditlogs_ts ON auditlogs (ts);
+-- a source's last run of a kind (the scheduler looks before each run): one seek, not a walk
+-- back through every source's entries
+CREATE INDEX IF NOT EXISTS auditlogs_source_kind ON auditlogs (source, kind);
 CREATE TABLE IF NOT EXISTS failed_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, stream TEXT NOT NULL,
     resource_type TEXT, uuid TEXT, action TEXT, error TEXT NOT NULL, payload_ref TEXT,
